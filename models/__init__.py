@@ -1,0 +1,1 @@
+"""Shipped ONNX models: the files live in the repository folder models/."""
