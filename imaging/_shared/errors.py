@@ -12,6 +12,7 @@ __all__ = [
     "ModelError",
     "ModelIntegrityError",
     "NonFiniteError",
+    "PageError",
     "ReadError",
     "ShapeError",
     "TruncatedImageError",
@@ -46,6 +47,10 @@ class EmptyImageError(ReadError, ValueError):
 
 class UnsupportedFormatError(ReadError, ValueError):
     """The content is not in a format the library reads."""
+
+
+class PageError(ImagingError, IndexError):
+    """A page or frame was requested that the file does not have."""
 
 
 class ImageTooLargeError(ImagingError, ValueError):
