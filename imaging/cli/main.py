@@ -1,0 +1,308 @@
+"""The ``imaging`` command line.
+
+``imaging MODALITY analyze PATH... --json`` prints one JSON object per input per line (the
+:meth:`imaging.Result.to_dict` schema); a failed input prints ``{"source": ..., "error": ...}``
+and is reported on stderr. Exit status: 0 when every input was processed, 1 when some failed,
+2 for bad arguments.
+
+Every registered analyzer gets a ``MODALITY analyze`` command. Modules in this package that
+define ``MODALITY`` add to it (see :mod:`imaging.cli` plug-ins): ``add_analyze_arguments``,
+``analyze_options`` and ``add_commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from imaging._shared.errors import ImagingError
+from imaging._version import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+IMAGE_SUFFIXES = {
+    ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".dcm", ".dcs", ".seq", ".csq",
+    ".fff",
+}  # fmt: skip
+
+
+def _plugins() -> dict[str, ModuleType]:
+    """CLI modules of this package that extend a modality, by modality name."""
+    import imaging.cli as package
+
+    found: dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") or info.name == "main":
+            continue
+        module = importlib.import_module(f"imaging.cli.{info.name}")
+        modality = getattr(module, "MODALITY", None)
+        if modality:
+            found[modality] = module
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (analyzers and plug-ins discovered at call time)."""
+    from imaging.analyzer import available_analyzers
+
+    parser = argparse.ArgumentParser(
+        prog="imaging",
+        description="Image analysis for customs control: X-ray scans, number plates, thermal.",
+    )
+    parser.add_argument("--version", action="version", version=f"imaging {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    plugins = _plugins()
+    for name in available_analyzers():
+        modality = commands.add_parser(name, help=f"{name} analysis")
+        actions = modality.add_subparsers(dest="action", metavar="ACTION")
+        actions.required = True
+        analyze = actions.add_parser("analyze", help=f"analyze images with the {name} analyzer")
+        analyze.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+        analyze.add_argument("--json", action="store_true", help="one JSON object per line")
+        analyze.add_argument("--overlay", metavar="DIR", help="write annotated PNGs here")
+        analyze.add_argument(
+            "--providers", default="cpu", help="ONNX providers: cpu (default), auto, cuda..."
+        )
+        plugin = plugins.get(name)
+        if plugin is not None and hasattr(plugin, "add_analyze_arguments"):
+            plugin.add_analyze_arguments(analyze)
+        analyze.set_defaults(func=_run_analyze, modality=name, plugin=plugin)
+        if plugin is not None and hasattr(plugin, "add_commands"):
+            plugin.add_commands(actions)
+
+    models = commands.add_parser("models", help="list or verify the shipped ONNX models")
+    model_actions = models.add_subparsers(dest="action", metavar="ACTION")
+    model_actions.required = True
+    listing = model_actions.add_parser("list", help="list shipped models")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=_run_models_list)
+    verify = model_actions.add_parser("verify", help="check every shipped model's SHA-256")
+    verify.set_defaults(func=_run_models_verify)
+
+    warmup = commands.add_parser(
+        "warmup", help="compile kernels and open models before the first scan"
+    )
+    warmup.set_defaults(func=_run_warmup)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help/--version
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args))
+    except ImagingError as exc:
+        print(f"imaging: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("imaging: interrupted", file=sys.stderr)
+        return 130
+
+
+def expand_paths(paths: Sequence[str]) -> list[str]:
+    """Files as given; folders replaced by the image files inside them, sorted, recursively."""
+    out: list[str] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            out.extend(str(p) for p in files)
+        else:
+            out.append(text)
+    return out
+
+
+def _overlay_path(folder: Path, source: str, used: set[str]) -> Path:
+    stem = Path(source).stem or "image"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).lstrip(".") or "image"
+    name, k = f"{safe}.png", 1
+    while name in used:
+        k += 1
+        name = f"{safe}-{k}.png"
+    used.add(name)
+    return folder / name
+
+
+def _overlay_base(result: Any, source: str) -> Any:
+    for key in ("display", "enhanced"):
+        if key in result.maps:
+            return result.maps[key]
+    from imaging.io import imread
+
+    return imread(source)
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from imaging.analyzer import get_analyzer
+
+    options: dict[str, Any] = {}
+    context: dict[str, Any] = {}
+    if args.plugin is not None and hasattr(args.plugin, "analyze_options"):
+        options, context = args.plugin.analyze_options(args)
+    if args.providers != "cpu":
+        options["providers"] = args.providers
+    analyzer = get_analyzer(args.modality, **options)
+    overlay_dir = Path(args.overlay) if args.overlay else None
+    if overlay_dir is not None:
+        try:
+            overlay_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"imaging: error: cannot create {overlay_dir}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILED
+    sources = expand_paths(args.paths)
+    if not sources:
+        print("imaging: error: no input files found", file=sys.stderr)
+        return EXIT_FAILED
+    failed = 0
+    used: set[str] = set()
+    for source, result, error in _analyze_each(analyzer, sources, context):
+        if error is not None:
+            failed += 1
+            print(f"imaging: error: {source}: {error}", file=sys.stderr)
+            if args.json:
+                _print_json({"source": source, "error": error})
+            continue
+        if overlay_dir is not None:
+            try:
+                from imaging.draw import draw
+                from imaging.io import imwrite
+
+                base = _overlay_base(result, source)
+                imwrite(_overlay_path(overlay_dir, source, used), draw(base, result))
+            except ImagingError as exc:
+                print(f"imaging: warning: {source}: no overlay ({exc})", file=sys.stderr)
+        if args.json:
+            _print_json(result.to_dict())
+        else:
+            print(_summary(result))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _analyze_each(
+    analyzer: Any, sources: list[str], context: dict[str, Any]
+) -> Iterator[tuple[str, Any, str | None]]:
+    from tqdm import tqdm
+
+    progress = tqdm(
+        sources, unit="image", file=sys.stderr, disable=None if len(sources) > 1 else True
+    )
+    for source in progress:
+        try:
+            if not os.path.exists(source):
+                raise FileNotFoundError(f"{source}: no such file")
+            yield source, analyzer.analyze(source, source=source, **context), None
+        except ImagingError as exc:
+            yield source, None, str(exc)
+        except FileNotFoundError as exc:
+            yield source, None, str(exc)
+        except Exception as exc:  # one bad input must not stop the others
+            if os.environ.get("IMAGING_DEBUG"):
+                traceback.print_exc()
+            yield source, None, f"internal error ({type(exc).__name__}: {exc})"
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _summary(result: Any) -> str:
+    parts = [f"{len(result.detections)} detection(s)"]
+    if result.flags:
+        kinds = sorted({f.kind for f in result.flags})
+        parts.append(f"{len(result.flags)} flag(s) ({', '.join(kinds)})")
+    texts = result.detections.data.get("text")
+    if texts is not None and len(texts):
+        parts.append("text " + ", ".join(str(t) for t in texts))
+    total = sum(result.timings_ms.values())
+    return f"{result.source}: {'; '.join(parts)} [{total:.1f} ms]"
+
+
+def _run_models_list(args: argparse.Namespace) -> int:
+    from imaging.runtime import shipped_models
+
+    specs = shipped_models()
+    if args.json:
+        for spec in specs.values():
+            _print_json(
+                {
+                    "name": spec.name,
+                    "task": spec.task,
+                    "file": str(spec.path),
+                    "sha256": spec.sha256,
+                    "input_size": spec.input_size,
+                    "labels": list(spec.labels),
+                    "card": None if spec.card is None else str(spec.card),
+                }
+            )
+        return EXIT_OK
+    if not specs:
+        print("no shipped models")
+    for spec in specs.values():
+        size = spec.path.stat().st_size / 1e6 if spec.path.exists() else float("nan")
+        print(
+            f"{spec.name:24s} {spec.task:10s} {size:6.2f} MB  {(spec.sha256 or '')[:12]}  "
+            f"{spec.description}"
+        )
+    return EXIT_OK
+
+
+def _run_models_verify(args: argparse.Namespace) -> int:
+    from imaging.runtime import shipped_models, verify_model
+
+    failed = 0
+    for name, spec in shipped_models().items():
+        try:
+            verify_model(spec)
+            print(f"ok      {name}")
+        except ImagingError as exc:
+            failed += 1
+            print(f"FAILED  {name}: {exc}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_warmup(args: argparse.Namespace) -> int:
+    from imaging.analyzer import available_analyzers, get_analyzer
+    from imaging.runtime import get_session, shipped_models
+
+    failed = 0
+    for name in available_analyzers():
+        start = time.perf_counter()
+        try:
+            analyzer = get_analyzer(name)
+            if hasattr(analyzer, "warmup"):
+                analyzer.warmup()
+            print(f"analyzer {name}: ready in {(time.perf_counter() - start) * 1000:.0f} ms")
+        except ImagingError as exc:
+            failed += 1
+            print(f"analyzer {name}: FAILED ({exc})")
+    for name in shipped_models():
+        start = time.perf_counter()
+        try:
+            get_session(name)
+            print(f"model {name}: loaded in {(time.perf_counter() - start) * 1000:.0f} ms")
+        except ImagingError as exc:
+            failed += 1
+            print(f"model {name}: FAILED ({exc})")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
