@@ -20,13 +20,16 @@ if _cache_dir and "NUMBA_CACHE_DIR" not in os.environ:
 import numba  # noqa: E402  (the cache folder must be set before numba is imported)
 
 
-def njit(*args: Any, **kwargs: Any) -> Callable:
+def njit(target: Any = None, /, **options: Any) -> Callable:
     """``numba.njit`` with ``cache=True`` and ``nogil=True`` unless told otherwise.
 
-    Use it bare (``@njit``) or with options (``@njit(parallel=True)``).
+    Use it bare (``@njit``), with options (``@njit(fastmath=True)``) or with a signature
+    (``@njit("f4(f4)")``).
     """
-    kwargs.setdefault("cache", True)
-    kwargs.setdefault("nogil", True)
-    if len(args) == 1 and callable(args[0]) and not kwargs.get("_called"):
-        return numba.njit(**kwargs)(args[0])
-    return numba.njit(*args, **kwargs)
+    options.setdefault("cache", True)
+    options.setdefault("nogil", True)
+    if callable(target):
+        return numba.njit(**options)(target)
+    if target is None:
+        return numba.njit(**options)
+    return numba.njit(target, **options)
