@@ -8,6 +8,7 @@ shared by several threads.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -146,8 +147,23 @@ def available_analyzers() -> list[str]:
         return sorted(_factories)
 
 
+def _import_factory(spec: str) -> Callable[..., Analyzer]:
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        factory = getattr(module, attribute)
+    except (ImportError, AttributeError) as exc:
+        raise AnalyzerNotFoundError(f"cannot import analyzer {spec!r}: {exc}") from None
+    if not callable(factory):
+        raise AnalyzerNotFoundError(f"{spec!r} is not a class or function")
+    return factory
+
+
 def get_analyzer(name: str, **options: Any) -> Analyzer:
     """Return the analyzer registered under ``name``.
+
+    ``name`` may also be ``"package.module:Factory"``: the factory is imported and registered
+    under that name (for a site's own analyzer without an entry point).
 
     Without options the same shared instance is returned on every call (analyzers are
     thread-safe); with options a new instance is built.
@@ -160,6 +176,9 @@ def get_analyzer(name: str, **options: Any) -> Analyzer:
     _load_entry_points()
     with _lock:
         factory = _factories.get(name)
+        if factory is None and ":" in name:
+            factory = _import_factory(name)
+            _factories[name] = factory
         if factory is None:
             known = ", ".join(sorted(_factories)) or "none"
             raise AnalyzerNotFoundError(f"no analyzer named {name!r}; available: {known}")

@@ -90,6 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify = model_actions.add_parser("verify", help="check every shipped model's SHA-256")
     verify.set_defaults(func=_run_models_verify)
 
+    batch = commands.add_parser("batch", help="analyze a folder of images, resumably")
+    batch.add_argument("in_dir", metavar="IN_DIR")
+    batch.add_argument("-o", "--out", required=True, metavar="OUT_DIR")
+    batch.add_argument("--modality", required=True, help="analyzer name (xray, anpr, thermal)")
+    batch.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    batch.add_argument("--include", action="append", metavar="GLOB", help="repeatable")
+    batch.add_argument("--exclude", action="append", metavar="GLOB", default=[])
+    batch.add_argument("--no-recursive", action="store_true")
+    batch.add_argument("--overlays", action="store_true", help="write annotated PNGs too")
+    batch.add_argument("--retry-failed", action="store_true", help="redo inputs that failed")
+    batch.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler")
+    batch.add_argument("--no-progress", action="store_true")
+    batch.set_defaults(func=_run_batch)
+
     warmup = commands.add_parser(
         "warmup", help="compile kernels and open models before the first scan"
     )
@@ -276,6 +290,38 @@ def _run_models_verify(args: argparse.Namespace) -> int:
             failed += 1
             print(f"FAILED  {name}: {exc}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    from imaging.analyzer import available_analyzers
+    from imaging.batch import DEFAULT_INCLUDE, run_batch
+
+    if args.modality not in available_analyzers():
+        known = ", ".join(available_analyzers())
+        print(f"imaging: error: no analyzer named {args.modality!r}; available: {known}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        print("imaging: error: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    summary = run_batch(
+        args.in_dir,
+        args.out,
+        modality=args.modality,
+        include=args.include or DEFAULT_INCLUDE,
+        exclude=args.exclude,
+        recursive=not args.no_recursive,
+        workers=args.workers,
+        overlays=args.overlays,
+        retry_failed=args.retry_failed,
+        scheduler=args.scheduler,
+        progress=False if args.no_progress else None,
+    )
+    print(
+        f"{summary.total} input(s): {summary.processed} analyzed, {summary.skipped} already "
+        f"done, {summary.failed} failed in {summary.elapsed_s:.1f} s -> {summary.database}"
+    )
+    return EXIT_FAILED if summary.failed else EXIT_OK
 
 
 def _run_warmup(args: argparse.Namespace) -> int:
