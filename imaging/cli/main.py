@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from imaging._shared.errors import ImagingError
+from imaging._shared.jsonable import to_jsonable
 from imaging._version import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -103,6 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask scheduler")
     batch.add_argument("--no-progress", action="store_true")
     batch.set_defaults(func=_run_batch)
+
+    comp = commands.add_parser("compare", help="compare outputs with reference images")
+    comp.add_argument("out_dir", metavar="OUT_DIR")
+    comp.add_argument("ref_dir", metavar="REF_DIR")
+    comp.add_argument("--report", metavar="DIR", help="where the report goes (OUT_DIR/compare)")
+    comp.add_argument("--modality", help="thermal: compare float rasters in degrees C")
+    comp.add_argument("--iou", type=float, default=0.5, help="box match threshold (0.5)")
+    comp.add_argument(
+        "--fail-under",
+        action="append",
+        metavar="METRIC=VALUE",
+        default=[],
+        help="exit 1 when a summary metric is below VALUE (repeatable)",
+    )
+    comp.add_argument(
+        "--fail-over",
+        action="append",
+        metavar="METRIC=VALUE",
+        default=[],
+        help="exit 1 when a summary metric (an error) is above VALUE",
+    )
+    comp.set_defaults(func=_run_compare)
 
     warmup = commands.add_parser(
         "warmup", help="compile kernels and open models before the first scan"
@@ -322,6 +345,32 @@ def _run_batch(args: argparse.Namespace) -> int:
         f"done, {summary.failed} failed in {summary.elapsed_s:.1f} s -> {summary.database}"
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from imaging.compare import compare, parse_thresholds
+
+    try:
+        under = parse_thresholds(args.fail_under)
+        over = parse_thresholds(args.fail_over)
+    except ValueError as exc:
+        print(f"imaging: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = compare(
+        args.out_dir,
+        args.ref_dir,
+        report_dir=args.report,
+        modality=args.modality,
+        iou_threshold=args.iou,
+        fail_under=under,
+        fail_over=over,
+    )
+    shown = {k: v for k, v in report.summary.items() if not isinstance(v, list)}
+    print(json.dumps(to_jsonable(shown)))
+    print(f"report: {report.report_html}", file=sys.stderr)
+    for failure in report.failures:
+        print(f"imaging: threshold missed: {failure}", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _run_warmup(args: argparse.Namespace) -> int:
