@@ -39,10 +39,13 @@ class Busy(AnalyzerBase):
 
     name = "busy"
 
+    def __init__(self, *, iterations: int = 40) -> None:
+        self.iterations = iterations
+
     def analyze(self, image, /, **context):
         pixels = imread(image).astype(np.float64)
         total = 0.0
-        for _ in range(40):
+        for _ in range(self.iterations):
             total += float(np.sqrt(pixels * pixels + 1.0).sum())
         return Result(source_name(image, context), self.name, measurements={"total": total})
 
