@@ -307,8 +307,8 @@ def _read_npy(data: bytes, name: str, limit: int) -> np.ndarray:
             shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
         else:
             shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-    except ValueError as exc:
-        raise ReadError(f"{name}: corrupt .npy header ({exc})") from None
+    except Exception as exc:  # numpy's header parser raises ValueError, TokenError, EOFError...
+        raise ReadError(f"{name}: corrupt .npy header ({type(exc).__name__}: {exc})") from None
     if dtype.hasobject:
         raise DTypeError(f"{name}: .npy holds Python objects ({dtype}); refused (no unpickling)")
     pixels = int(np.prod(shape[:2])) * (int(np.prod(shape[2:])) if len(shape) > 3 else 1)
