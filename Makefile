@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv wheel-check clean
+.PHONY: demo test lint bench fuzz venv clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,16 @@ test: lint
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) -m pytest benchmarks -q --benchmark-columns=min,median,mean,rounds
+
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(PY) -m pip install --quiet atheris
+	@for target in fuzz/fuzz_*.py; do \
+	  echo "== $$target for $(FUZZ_SECONDS) s"; \
+	  corpus=fuzz/corpus/$$(basename $$target .py | sed 's/^fuzz_//'); mkdir -p $$corpus; \
+	  $(PY) $$target -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=3072 -timeout=10 \
+	    -artifact_prefix=fuzz/ $$corpus || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache
