@@ -1,0 +1,212 @@
+"""The FLIR FFF container: header, record directory, raw thermal frame and camera parameters.
+
+Layout (from the public descriptions in exiftool's FLIR module and FLIR's streaming format):
+a 64-byte header ``FFF\\0`` (or ``AFF\\0``) whose version at 0x14 (100–199) tells the byte
+order, the directory offset at 0x18 and entry count at 0x1c; 32-byte directory entries with
+the record type at 0x00, offset at 0x0c and length at 0x10. Record 0x01 holds the raw frame
+(width and height at 0x02 and 0x04, data from 0x20: raw uint16, PNG or JPEG-LS); record 0x20
+holds the camera information (Planck constants, emissivity, distance, temperatures in kelvin,
+humidity, atmospheric constants, model name).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from imaging._shared.errors import ReadError, TruncatedImageError, UnsupportedFormatError
+from imaging.thermal.planck import ThermalParams
+
+__all__ = ["FFFError", "FFFFrame", "frame_length", "parse_fff"]
+
+RAW_DATA = 0x01
+EMBEDDED_IMAGE = 0x0E
+CAMERA_INFO = 0x20
+HEADER_SIZE = 0x40
+
+
+class FFFError(ReadError):
+    """A FLIR FFF record is damaged: bad offsets, lengths or contents."""
+
+
+@dataclass
+class FFFFrame:
+    """One decoded FFF frame.
+
+    ``raw`` is the (H, W) uint16 sensor image in the camera's orientation; ``params`` the
+    radiometric parameters read from the camera record; ``info`` the other camera fields.
+    """
+
+    raw: np.ndarray
+    params: ThermalParams
+    info: dict[str, Any] = field(default_factory=dict)
+    raw_format: str = "raw"
+
+
+def _byte_order(header: bytes) -> str:
+    for order in ("<", ">"):
+        version = struct.unpack_from(order + "I", header, 0x14)[0]
+        if 100 <= version < 200:
+            return order
+    raise UnsupportedFormatError(
+        f"unsupported FFF version in header ({header[0x14:0x18].hex()}); expected 100-199"
+    )
+
+
+def _directory(
+    data: bytes | memoryview, base: int, name: str
+) -> tuple[str, list[tuple[int, int, int]]]:
+    if len(data) - base < HEADER_SIZE:
+        raise TruncatedImageError(f"{name}: FFF header is truncated")
+    header = bytes(data[base : base + HEADER_SIZE])
+    if header[:4] not in (b"FFF\0", b"AFF\0"):
+        raise UnsupportedFormatError(f"{name}: not a FLIR FFF record (starts with {header[:4]!r})")
+    order = _byte_order(header)
+    offset, count = struct.unpack_from(order + "II", header, 0x18)
+    if count > 4096:
+        raise FFFError(f"{name}: FFF directory claims {count} records")
+    end = base + offset + 32 * count
+    if offset < HEADER_SIZE or end > len(data):
+        raise FFFError(f"{name}: FFF record directory at {offset} (x{count}) lies outside the data")
+    records = []
+    for k in range(count):
+        entry = base + offset + 32 * k
+        rec_type = struct.unpack_from(order + "H", data, entry)[0]
+        if rec_type == 0:
+            continue
+        rec_offset, rec_length = struct.unpack_from(order + "II", data, entry + 0x0C)
+        records.append((rec_type, rec_offset, rec_length))
+    return order, records
+
+
+def frame_length(data: bytes | memoryview, base: int = 0, *, name: str = "<FFF>") -> int:
+    """Bytes from ``base`` to the end of the FFF frame's last record (for SEQ streaming)."""
+    _, records = _directory(data, base, name)
+    return max([HEADER_SIZE] + [off + length for _, off, length in records])
+
+
+def _record_order(record: bytes | memoryview) -> str:
+    first = struct.unpack_from("<H", record, 0)[0]
+    return ">" if first >= 0x100 else "<"
+
+
+def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]:
+    if len(record) < 0x20:
+        raise FFFError(f"{name}: raw-data record is shorter than its header")
+    order = _record_order(record)
+    width, height = struct.unpack_from(order + "HH", record, 2)
+    if width == 0 or height == 0 or width * height > 1 << 26:
+        raise FFFError(f"{name}: raw-data record gives an image of {width}x{height}")
+    payload = bytes(record[0x20:])
+    if payload.startswith(b"\x89PNG\r\n\x1a\n"):
+        import cv2
+
+        image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
+        if image is None or image.dtype != np.uint16:
+            raise FFFError(f"{name}: the PNG raw frame could not be decoded as 16-bit")
+        # FLIR writes the PNG's 16-bit samples in little-endian order: swap after decoding
+        return image.byteswap(), "png"
+    if payload.startswith(b"\xff\xd8\xff"):
+        try:
+            import imagecodecs
+
+            image = imagecodecs.jpegls_decode(payload)
+        except Exception as exc:  # imagecodecs raises its own error types
+            raise FFFError(f"{name}: the JPEG-LS raw frame could not be decoded ({exc})") from None
+        if image.shape[:2] != (height, width):
+            image = np.asarray(image).reshape(height, width)
+        return np.asarray(image, dtype=np.uint16), "jpegls"
+    needed = width * height * 2
+    if len(payload) < needed:
+        raise TruncatedImageError(
+            f"{name}: raw frame {width}x{height} needs {needed} bytes, "
+            f"the record has {len(payload)}"
+        )
+    image = np.frombuffer(payload[:needed], dtype=order + "u2").reshape(height, width)
+    return image.astype(np.uint16), "raw"
+
+
+def _camera_info(record: bytes | memoryview, name: str) -> tuple[ThermalParams, dict[str, Any]]:
+    if len(record) < 0x310:
+        raise FFFError(f"{name}: camera-information record is truncated ({len(record)} bytes)")
+    order = _record_order(record)
+
+    def f32(offset: int) -> float:
+        return float(struct.unpack_from(order + "f", record, offset)[0])
+
+    def text(offset: int, size: int) -> str:
+        return bytes(record[offset : offset + size]).split(b"\0", 1)[0].decode("latin-1").strip()
+
+    humidity = f32(0x3C)
+    # stored as a fraction by most cameras, as percent by some: exiftool's rule (> 2 is percent)
+    humidity_percent = humidity if humidity > 2 else humidity * 100.0
+    params = ThermalParams(
+        planck_r1=f32(0x58),
+        planck_b=f32(0x5C),
+        planck_f=f32(0x60),
+        planck_o=float(struct.unpack_from(order + "i", record, 0x308)[0]),
+        planck_r2=f32(0x30C),
+        emissivity=f32(0x20),
+        distance_m=f32(0x24),
+        reflected_c=f32(0x28) - 273.15,
+        atmosphere_c=f32(0x2C) - 273.15,
+        window_c=f32(0x30) - 273.15,
+        window_transmission=f32(0x34),
+        humidity_percent=humidity_percent,
+        alpha1=f32(0x70),
+        alpha2=f32(0x74),
+        beta1=f32(0x78),
+        beta2=f32(0x7C),
+        atmospheric_x=f32(0x80),
+    )
+    info: dict[str, Any] = {
+        "camera_model": text(0xD4, 32),
+        "camera_part_number": text(0xF4, 16),
+        "camera_serial_number": text(0x104, 16),
+        "lens_model": text(0x170, 32),
+        "camera_range_c": (f32(0x94) - 273.15, f32(0x90) - 273.15),
+    }
+    if len(record) >= 0x340:
+        info["raw_value_median"] = struct.unpack_from(order + "H", record, 0x338)[0]
+        info["raw_value_range"] = struct.unpack_from(order + "H", record, 0x33C)[0]
+    return params, info
+
+
+def parse_fff(data: bytes | memoryview, base: int = 0, *, name: str = "<FFF>") -> FFFFrame:
+    """Decode the FFF frame starting at ``data[base]``.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        Not an FFF record, or an unknown version.
+    FFFError, TruncatedImageError
+        Records pointing outside the data, short records, undecodable raw data.
+
+    Examples
+    --------
+    >>> parse_fff(b"JUNK" * 20)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    UnsupportedFormatError: <FFF>: not a FLIR FFF record
+    """
+    _, records = _directory(data, base, name)
+    found: dict[int, bytes | memoryview] = {}
+    for rec_type, offset, length in records:
+        start = base + offset
+        if offset < HEADER_SIZE or start + length > len(data):
+            if rec_type in (RAW_DATA, CAMERA_INFO):
+                raise FFFError(
+                    f"{name}: record 0x{rec_type:02x} at {offset} (+{length} bytes) lies outside "
+                    f"the {len(data) - base} bytes of the frame"
+                )
+            continue
+        found.setdefault(rec_type, memoryview(data)[start : start + length])
+    if RAW_DATA not in found:
+        raise FFFError(f"{name}: the FFF frame has no raw thermal data record")
+    if CAMERA_INFO not in found:
+        raise FFFError(f"{name}: the FFF frame has no camera information record")
+    raw, raw_format = _decode_raw(found[RAW_DATA], name)
+    params, info = _camera_info(found[CAMERA_INFO], name)
+    return FFFFrame(raw=raw, params=params, info=info, raw_format=raw_format)

@@ -1,0 +1,330 @@
+"""Reading radiometric thermal files: FLIR R-JPEG, FFF, SEQ and CSQ, TLinear TIFF, arrays.
+
+Everything is parsed in Python: no external program (exiftool) is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imaging._shared.errors import (
+    EmptyImageError,
+    ImageNotFoundError,
+    ReadError,
+    TruncatedImageError,
+    UnsupportedFormatError,
+)
+from imaging.thermal.fff import HEADER_SIZE, FFFError, frame_length, parse_fff
+from imaging.thermal.planck import ThermalParameterError, ThermalParams, raw_to_celsius
+from imaging.thermal.rjpeg import flir_fff_from_jpeg
+
+__all__ = [
+    "TLINEAR_SCALES",
+    "ThermalImage",
+    "iter_frames",
+    "read_thermal",
+    "temperature_c",
+    "tlinear_to_celsius",
+]
+
+TLINEAR_SCALES = (0.04, 0.01)
+"""Kelvin per count of 16-bit TLinear data: 0.04 (Tau 2, flirpy output), 0.01 (Lepton, Boson)."""
+
+_MAX_SEARCH = 8 << 20
+
+
+@dataclass
+class ThermalImage:
+    """One thermal frame: raw counts with their parameters, or temperatures directly.
+
+    Attributes
+    ----------
+    raw : ndarray of uint16 or None
+        Sensor counts in the camera's orientation (None when the file holds temperatures).
+    params : ThermalParams or None
+        Parameters read from the file (None for temperature data).
+    celsius : ndarray of float32 or None
+        Temperatures given by the file itself (TLinear TIFF, float rasters).
+    info : dict
+        Camera model, serial number and other fields of the file.
+    source : str
+        Where the frame came from.
+    kind : str
+        ``"rjpeg"``, ``"fff"``, ``"seq"``, ``"csq"``, ``"tlinear"``, ``"celsius"``, ``"raw"``.
+    """
+
+    raw: np.ndarray | None
+    params: ThermalParams | None
+    celsius: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    source: str = "<array>"
+    kind: str = "raw"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of the frame."""
+        data = self.raw if self.raw is not None else self.celsius
+        return tuple(data.shape[:2])  # type: ignore[union-attr]
+
+    def temperature_c(self, **overrides: Any) -> np.ndarray:
+        """Per-pixel temperature in °C, float32, NaN where undefined.
+
+        ``overrides`` replace the file's parameters (``emissivity=``, ``distance_m=``,
+        ``reflected_c=``, ``atmosphere_c=``, ``window_c=``, ``window_transmission=``,
+        ``humidity_percent=``...). Files that hold temperatures take no overrides.
+        """
+        if self.raw is None:
+            given = {k: v for k, v in overrides.items() if v is not None}
+            if given:
+                raise ThermalParameterError(
+                    f"{self.source}: holds temperatures, not raw counts: parameters "
+                    f"({', '.join(given)}) cannot be applied"
+                )
+            return self.celsius.astype(np.float32, copy=False)  # type: ignore[union-attr]
+        return raw_to_celsius(self.raw, self.params, **overrides)
+
+
+def tlinear_to_celsius(
+    counts: np.ndarray, *, scale: float | str = "auto"
+) -> tuple[np.ndarray, float]:
+    """Convert 16-bit TLinear counts (kelvin / scale) to °C; return (°C float32, scale used).
+
+    ``scale="auto"`` picks, of 0.04 and 0.01 K per count, the one whose median lies in a
+    plausible scene range (−60 to 200 °C); pass the scale explicitly when both or neither fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, s = tlinear_to_celsius(np.array([[7329]], np.uint16))
+    >>> s, round(float(t[0, 0]), 2)
+    (0.04, 20.01)
+    """
+    counts = np.asarray(counts)
+    if scale == "auto":
+        median = float(np.median(counts))
+        fits = [s for s in TLINEAR_SCALES if -60.0 <= median * s - 273.15 <= 200.0]
+        if len(fits) != 1:
+            raise ThermalParameterError(
+                f"cannot tell the TLinear scale (median count {median:g}); pass "
+                "tlinear_scale=0.04 or 0.01 (kelvin per count)"
+            )
+        scale = fits[0]
+    scale = float(scale)
+    if scale <= 0:
+        raise ThermalParameterError(f"tlinear_scale must be positive, got {scale}")
+    return (counts.astype(np.float32) * np.float32(scale) - np.float32(273.15)), scale
+
+
+def _name(source: Any) -> str:
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<bytes>"
+
+
+def _read_bytes(source: Any) -> tuple[bytes, str]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), "<bytes>"
+    path = Path(source)
+    if not path.exists():
+        raise ImageNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise ReadError(f"{path}: is a folder, not a thermal file")
+    data = path.read_bytes()
+    if not data:
+        raise EmptyImageError(f"{path}: the file is empty (0 bytes)")
+    return data, str(path)
+
+
+def read_thermal(
+    source: str | os.PathLike | bytes | np.ndarray,
+    *,
+    params: ThermalParams | None = None,
+    tlinear_scale: float | str = "auto",
+) -> ThermalImage:
+    """Read one radiometric frame (the first of a sequence).
+
+    Parameters
+    ----------
+    source : path, bytes or ndarray
+        A FLIR R-JPEG, FFF, SEQ or CSQ file; a 16-bit TLinear TIFF; a float TIFF/NPY of °C;
+        or an array: uint16 raw counts (converted with ``params``) or float °C.
+    params : ThermalParams, optional
+        Parameters for raw arrays (default :class:`ThermalParams`).
+    tlinear_scale : float or "auto"
+        Kelvin per count of TLinear TIFFs.
+
+    Raises
+    ------
+    NotRadiometricError, DJIRadiometricError
+        JPEGs that hold no usable radiometric data, with the reason.
+    FFFError, TruncatedImageError, UnsupportedFormatError
+        Damaged or unknown files.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame = read_thermal(np.full((2, 3), 17994, np.uint16))
+    >>> round(float(frame.temperature_c()[0, 0]), 2)
+    22.54
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, params)
+    data, name = _read_bytes(source)
+    if data.startswith(b"\xff\xd8"):
+        fff = flir_fff_from_jpeg(data, name)
+        frame = parse_fff(fff, name=name)
+        return ThermalImage(
+            frame.raw,
+            frame.params,
+            info=frame.info | {"raw_format": frame.raw_format},
+            source=name,
+            kind="rjpeg",
+        )
+    if data[:4] in (b"FFF\0", b"AFF\0"):
+        return next(iter_frames(source))
+    if data[:4] in (b"II*\0", b"MM\0*"):
+        from imaging.io import imread
+
+        array = imread(data)
+        if array.ndim != 2:
+            raise UnsupportedFormatError(
+                f"{name}: expected a single-channel thermal TIFF, got {array.shape}"
+            )
+        image = _from_array(array, None, tlinear_scale=tlinear_scale)
+        image.source = name
+        return image
+    if data.startswith(b"\x93NUMPY"):
+        from imaging.io import imread
+
+        image = _from_array(imread(data), params)
+        image.source = name
+        return image
+    raise UnsupportedFormatError(
+        f"{name}: not a radiometric format this library reads (FLIR R-JPEG, FFF, SEQ, CSQ, "
+        "TLinear TIFF, float TIFF/NPY of °C)"
+    )
+
+
+def _from_array(
+    array: np.ndarray, params: ThermalParams | None, *, tlinear_scale: float | str | None = None
+) -> ThermalImage:
+    from imaging._shared.validation import check_image
+
+    array = check_image(array, name="thermal image", ndim=2, dtypes=None)
+    if array.dtype == np.uint16:
+        if tlinear_scale is not None:
+            celsius, scale = tlinear_to_celsius(array, scale=tlinear_scale)
+            return ThermalImage(
+                None, None, celsius=celsius, kind="tlinear", info={"tlinear_scale": scale}
+            )
+        return ThermalImage(array, params or ThermalParams(), kind="raw")
+    if np.issubdtype(array.dtype, np.floating):
+        return ThermalImage(None, None, celsius=array.astype(np.float32), kind="celsius")
+    raise UnsupportedFormatError(
+        f"thermal image: expected uint16 raw counts or float °C, got dtype {array.dtype}"
+    )
+
+
+def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
+    """Yield the frames of a FLIR SEQ, CSQ or FFF file one at a time (constant memory).
+
+    A file cut or damaged mid-sequence yields every frame before the damage, then warns.
+
+    Examples
+    --------
+    >>> for frame in iter_frames("flight.seq"):  # doctest: +SKIP
+    ...     print(frame.temperature_c().max())
+    """
+    name = _name(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        import io
+
+        handle = io.BytesIO(bytes(source))
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ImageNotFoundError(f"{path}: no such file")
+        handle = path.open("rb")
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        pos = 0
+        index = 0
+        while pos < size:
+            handle.seek(pos)
+            header = handle.read(HEADER_SIZE)
+            if header[:4] not in (b"FFF\0", b"AFF\0"):
+                found = _resync(handle, pos, size)
+                if found is None:
+                    if index == 0:
+                        raise UnsupportedFormatError(f"{name}: no FLIR FFF frame found")
+                    break
+                pos = found
+                continue
+            try:
+                handle.seek(pos)
+                head = handle.read(min(size - pos, 1 << 16))
+                length = _frame_length_streamed(handle, head, pos, size, name)
+                handle.seek(pos)
+                chunk = handle.read(length)
+                if len(chunk) < length:
+                    raise TruncatedImageError(
+                        f"{name}: frame {index} is cut at the end of the file"
+                    )
+                frame = parse_fff(chunk, name=f"{name} frame {index}")
+            except (FFFError, TruncatedImageError, UnsupportedFormatError) as exc:
+                if index == 0:
+                    raise
+                warnings.warn(f"{name}: stopped after {index} frame(s): {exc}", stacklevel=2)
+                return
+            kind = "csq" if frame.raw_format == "jpegls" else ("seq" if size > length else "fff")
+            yield ThermalImage(
+                frame.raw,
+                frame.params,
+                info=frame.info | {"frame": index, "raw_format": frame.raw_format},
+                source=name,
+                kind=kind,
+            )
+            index += 1
+            pos += length
+
+
+def _frame_length_streamed(handle: Any, head: bytes, pos: int, size: int, name: str) -> int:
+    """Frame length from its header and directory, reading the directory if it lies further."""
+    order = "<" if 100 <= struct.unpack_from("<I", head, 0x14)[0] < 200 else ">"
+    offset, count = struct.unpack_from(order + "II", head, 0x18)
+    need = offset + 32 * count
+    if need > len(head):
+        if pos + need > size or count > 4096:
+            raise FFFError(f"{name}: FFF directory at {offset} lies outside the file")
+        handle.seek(pos)
+        head = handle.read(need)
+    return frame_length(head + b"", 0, name=name) if need <= len(head) else need
+
+
+def _resync(handle: Any, pos: int, size: int) -> int | None:
+    """Position of the next FFF header after ``pos`` (within 8 MiB), or None."""
+    handle.seek(pos + 1)
+    window = handle.read(min(_MAX_SEARCH, size - pos - 1))
+    found = window.find(b"FFF\0")
+    return None if found < 0 else pos + 1 + found
+
+
+def temperature_c(
+    source: Any, *, params: ThermalParams | None = None, **overrides: Any
+) -> np.ndarray:
+    """Read a radiometric file (or array) and return its temperatures in °C (float32, NaN where
+    undefined). ``overrides`` replace the file's parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> temperature_c(np.full((1, 1), 17994, np.uint16), emissivity=0.9).shape
+    (1, 1)
+    """
+    return read_thermal(source, params=params).temperature_c(**overrides)

@@ -1,0 +1,90 @@
+"""Radiometric JPEGs: the FLIR FFF container carried in APP1 segments, and clear refusals of
+DJI's closed format and of plain (non-radiometric) JPEGs."""
+
+from __future__ import annotations
+
+import struct
+
+from imaging._shared.errors import TruncatedImageError, UnsupportedFormatError
+
+__all__ = [
+    "DJIRadiometricError",
+    "NotRadiometricError",
+    "flir_fff_from_jpeg",
+    "jpeg_segments",
+]
+
+
+class NotRadiometricError(UnsupportedFormatError):
+    """A JPEG without radiometric data: its pixels are colours, not temperatures."""
+
+
+class DJIRadiometricError(UnsupportedFormatError):
+    """A newer DJI R-JPEG (H20T, M3T, M30T...): decoding needs DJI's closed Thermal SDK."""
+
+
+def jpeg_segments(data: bytes, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
+    """The (marker, payload) of every segment before the image data (start of scan)."""
+    if not data.startswith(b"\xff\xd8"):
+        raise UnsupportedFormatError(f"{name}: not a JPEG file")
+    segments = []
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise TruncatedImageError(f"{name}: corrupt JPEG segment at byte {pos}")
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):
+            return segments
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if length < 2 or pos + 2 + length > len(data):
+            raise TruncatedImageError(f"{name}: JPEG segment at byte {pos} runs past the end")
+        segments.append((marker, data[pos + 4 : pos + 2 + length]))
+        pos += 2 + length
+    raise TruncatedImageError(f"{name}: JPEG ends before its image data")
+
+
+def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
+    """Reassemble the FFF container from a FLIR R-JPEG's APP1 "FLIR" segments.
+
+    Raises
+    ------
+    DJIRadiometricError
+        For DJI's own radiometric JPEGs (APP3/APP4 data), which need DJI's SDK.
+    NotRadiometricError
+        For a JPEG that carries no radiometric data at all.
+    TruncatedImageError
+        When segments are missing or cut.
+    """
+    segments = jpeg_segments(data, name)
+    chunks: dict[int, bytes] = {}
+    last = -1
+    for marker, payload in segments:
+        if marker == 0xE1 and payload.startswith(b"FLIR\0") and len(payload) >= 8:
+            index, last_index = payload[6], payload[7]
+            chunks.setdefault(index, payload[8:])
+            last = max(last, last_index)
+    if not chunks:
+        has_app3 = any(marker == 0xE3 for marker, _ in segments)
+        is_dji = any(b"DJI" in payload[:4096] for marker, payload in segments if marker == 0xE1)
+        if has_app3 and is_dji:
+            raise DJIRadiometricError(
+                f"{name}: a DJI radiometric JPEG (raw data in APP3, parameters in APP4); its "
+                "calibration is not public and needs DJI's Thermal SDK. Export temperatures "
+                "with DJI's tools (e.g. as a float TIFF) and analyze that instead"
+            )
+        raise NotRadiometricError(
+            f"{name}: a plain JPEG without radiometric data (no FLIR APP1 segments): its "
+            "pixel values are palette colours, not temperatures"
+        )
+    missing = [k for k in range(last + 1) if k not in chunks]
+    if missing:
+        raise TruncatedImageError(
+            f"{name}: FLIR data segment(s) {missing} of {last + 1} are missing"
+        )
+    return b"".join(chunks[k] for k in range(last + 1))
