@@ -212,7 +212,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
     for source, result, error in _analyze_each(analyzer, sources, context):
         if error is not None:
             failed += 1
-            print(f"imaging: error: {source}: {error}", file=sys.stderr)
+            shown = error if source in error else f"{source}: {error}"
+            print(f"imaging: error: {shown}", file=sys.stderr)
             if args.json:
                 _print_json({"source": source, "error": error})
             continue

@@ -171,7 +171,7 @@ def read_thermal(
     >>> import numpy as np
     >>> frame = read_thermal(np.full((2, 3), 17994, np.uint16))
     >>> round(float(frame.temperature_c()[0, 0]), 2)
-    22.54
+    23.03
     """
     if isinstance(source, np.ndarray):
         return _from_array(source, params)

@@ -1,0 +1,136 @@
+"""Thermal palettes (iron, rainbow, white-hot, black-hot, grey) and a °C colour bar."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from imaging._shared.validation import check_image
+
+__all__ = ["PALETTES", "colorbar", "palette_lut", "render"]
+
+# control points (position, R, G, B) of each palette
+_POINTS = {
+    "iron": [
+        (0.0, 0, 0, 0),
+        (0.15, 30, 0, 90),
+        (0.35, 130, 0, 150),
+        (0.55, 220, 50, 40),
+        (0.75, 250, 150, 0),
+        (0.9, 255, 220, 60),
+        (1.0, 255, 255, 255),
+    ],
+    "rainbow": [
+        (0.0, 0, 0, 130),
+        (0.15, 0, 0, 255),
+        (0.35, 0, 200, 255),
+        (0.5, 0, 220, 0),
+        (0.65, 255, 255, 0),
+        (0.85, 255, 100, 0),
+        (1.0, 255, 0, 0),
+    ],
+    "white-hot": [(0.0, 0, 0, 0), (1.0, 255, 255, 255)],
+    "black-hot": [(0.0, 255, 255, 255), (1.0, 0, 0, 0)],
+    "grey": [(0.0, 0, 0, 0), (1.0, 255, 255, 255)],
+}
+PALETTES = tuple(_POINTS)
+
+
+@cache
+def palette_lut(name: str) -> np.ndarray:
+    """The 256×3 uint8 RGB table of a palette.
+
+    Examples
+    --------
+    >>> palette_lut("iron").shape
+    (256, 3)
+    """
+    if name not in _POINTS:
+        raise ValueError(f"unknown palette {name!r}; choose one of {', '.join(PALETTES)}")
+    points = np.array(_POINTS[name], np.float64)
+    x = np.linspace(0, 1, 256)
+    lut = np.stack([np.interp(x, points[:, 0], points[:, c]) for c in (1, 2, 3)], axis=1)
+    lut = np.round(lut).astype(np.uint8)
+    lut.setflags(write=False)
+    return lut
+
+
+def render(
+    temperature_c: np.ndarray,
+    *,
+    palette: str = "iron",
+    range_c: tuple[float, float] | None = None,
+    invalid_rgb: tuple[int, int, int] = (0, 0, 0),
+) -> np.ndarray:
+    """Colour a temperature map with a palette.
+
+    Parameters
+    ----------
+    temperature_c : ndarray (H, W) float
+        Temperatures; NaN pixels get ``invalid_rgb``.
+    palette : str
+        One of :data:`PALETTES`.
+    range_c : (float, float), optional
+        Temperatures mapped to the palette's ends; default the 1st and 99th percentiles.
+
+    Returns
+    -------
+    ndarray (H, W, 3) uint8, RGB
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> render(np.array([[20.0, 30.0]]), range_c=(20, 30))[0].tolist()
+    [[0, 0, 0], [255, 255, 255]]
+    """
+    t = check_image(temperature_c, name="temperature_c", ndim=2, dtypes=(np.float32, np.float64))
+    lo, hi = range_c if range_c is not None else _auto_range(t)
+    lut = palette_lut(palette)
+    finite = np.isfinite(t)
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    index = np.clip((np.where(finite, t, lo) - lo) * scale, 0, 255).astype(np.uint8)
+    out = lut[index]
+    out[~finite] = invalid_rgb
+    return out
+
+
+def _auto_range(t: np.ndarray) -> tuple[float, float]:
+    finite = t[np.isfinite(t)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(finite, [1, 99])
+    return float(lo), float(max(hi, lo + 0.1))
+
+
+def colorbar(
+    image_rgb: np.ndarray, *, palette: str, range_c: tuple[float, float], width: int = 60
+) -> np.ndarray:
+    """Append a vertical colour bar labelled in °C to the right of a rendered image.
+
+    Returns
+    -------
+    ndarray (H, W + width, 3) uint8
+    """
+    import cv2
+
+    h = image_rgb.shape[0]
+    bar = np.full((h, width, 3), 255, np.uint8)
+    ramp = palette_lut(palette)[np.linspace(255, 0, h).astype(np.uint8)]
+    bar[:, 4:18] = ramp[:, None, :]
+    lo, hi = range_c
+    scale = max(0.3, h / 600)
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = round((1 - frac) * (h - 1))
+        label = f"{lo + frac * (hi - lo):.1f}C"
+        cv2.putText(
+            bar,
+            label,
+            (20, min(h - 3, max(10, y + 4))),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (0, 0, 0),
+            1,
+            cv2.LINE_AA,
+        )
+    return np.concatenate([image_rgb, bar], axis=1)

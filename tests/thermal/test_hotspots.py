@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+
+from imaging import DTypeError, ShapeError
+from imaging.analyzer import get_analyzer
+from imaging.cli.main import main
+from imaging.io import imread, imwrite
+from imaging.thermal._kernels import component_stats, component_stats_reference
+from imaging.thermal.analyzer import ThermalAnalyzer
+from imaging.thermal.hotspots import detect_hotspots, getis_ord_gi_star, person_like_flags
+from imaging.thermal.palettes import PALETTES, colorbar, render
+
+
+def scene(rng, shape=(120, 160), base=15.0):
+    t = base + rng.normal(0, 0.3, shape).astype(np.float32)
+    return t.astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (33, 47), (5, 300)])
+def test_component_stats_kernel_equals_reference(rng, shape):
+    labels = rng.integers(0, 5, size=shape).astype(np.int32)
+    values = rng.normal(20, 5, size=shape)
+    values[rng.random(shape) < 0.1] = np.nan
+    got = component_stats(labels, values, 5)
+    ref = component_stats_reference(labels, values, 5)
+    for key in ("min", "max", "count", "argmax"):
+        np.testing.assert_array_equal(got[key][1:], ref[key][1:], err_msg=key)
+    np.testing.assert_allclose(got["mean"][1:], ref["mean"][1:], equal_nan=True)
+
+
+def test_hotspots_found_with_exact_statistics(rng):
+    t = scene(rng)
+    t[20:30, 40:50] = 45.0
+    t[25, 45] = 50.0
+    t[80:84, 100:104] = 30.0
+    dets = detect_hotspots(t)
+    assert len(dets) == 2
+    assert dets.xyxy[0].tolist() == [40, 20, 50, 30]
+    assert dets.data["max_c"][0] == 50.0 and dets.data["max_xy"][0].tolist() == [45, 25]
+    assert dets.data["area_px"].tolist() == [100, 16]
+    assert dets.confidence[0] > dets.confidence[1]
+    assert len(detect_hotspots(t, threshold_c=40)) == 1
+    assert len(detect_hotspots(t, min_area_px=20)) == 1
+
+
+def test_no_hotspot_in_a_uniform_scene(rng):
+    assert len(detect_hotspots(scene(rng))) == 0
+
+
+def test_gi_star_marks_clusters_not_noise(rng):
+    t = scene(rng)
+    t[50:60, 70:80] += 3.0  # a warm cluster only 3 degrees above, many noise sigmas
+    z = getis_ord_gi_star(t)
+    assert z[55, 75] > 2.58
+    assert np.mean(z[:30, :30] > 2.58) < 0.01
+    dets = detect_hotspots(t, above_background_c=None, gi_star_z=2.58)
+    assert len(dets) >= 1 and dets.xyxy[0, 0] >= 60
+
+
+def test_nan_pixels_never_hot(rng):
+    t = scene(rng)
+    t[10:20, 10:20] = np.nan
+    t[50:55, 50:55] = 40
+    dets = detect_hotspots(t)
+    assert len(dets) == 1 and np.isfinite(dets.data["mean_c"]).all()
+
+
+def test_person_like_signature(rng):
+    t = scene(rng, (240, 320), base=8.0)  # a cold trailer
+    t[60:180, 140:175] = 31.0  # a standing person, 120 x 35 px
+    t[200:204, 10:300] = 33.0  # a warm pipe: too elongated
+    flags = person_like_flags(t)
+    assert len(flags) == 1
+    assert flags[0].kind == "person" and flags[0].box == (140, 60, 175, 180)
+    t2 = scene(rng, (240, 320), base=30.0)  # a warm container: no contrast
+    t2[60:180, 140:175] = 32.0
+    assert person_like_flags(t2) == []
+
+
+def test_input_checks():
+    with pytest.raises(DTypeError):
+        detect_hotspots(np.zeros((4, 4), np.uint16))
+    with pytest.raises(ShapeError):
+        detect_hotspots(np.zeros((4, 4, 3), np.float32))
+    with pytest.raises(ValueError):
+        detect_hotspots(np.zeros((4, 4), np.float32), above_background_c=None)
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_palettes(palette):
+    t = np.linspace(10, 40, 200, dtype=np.float32).reshape(10, 20)
+    t[0, 0] = np.nan
+    image = render(t, palette=palette, range_c=(10, 40))
+    assert image.shape == (10, 20, 3) and image.dtype == np.uint8
+    assert image[0, 0].tolist() == [0, 0, 0]
+    bar = colorbar(image, palette=palette, range_c=(10, 40))
+    assert bar.shape[1] > image.shape[1]
+    with pytest.raises(ValueError):
+        render(t, palette="nope")
+
+
+def test_analyzer_on_arrays_and_overrides(rng):
+    analyzer = ThermalAnalyzer()
+    raw = np.full((40, 50), 17000, np.uint16)
+    raw[10:20, 10:20] = 19000
+    a = analyzer.analyze(raw)
+    b = analyzer.analyze(raw, emissivity=0.6)
+    assert a.measurements["max_c"] < b.measurements["max_c"]
+    assert b.measurements["parameters"]["emissivity"] == 0.6
+    assert set(a.maps) == {"temperature_c", "display"}
+    assert len(a.detections) == 1
+
+
+def test_analyzer_registered_and_cli(shared_data, tmp_path, capsys):
+    assert get_analyzer("thermal").name == "thermal"
+    path = shared_data / "thermal" / "thermimage" / "IR_2412.jpg"
+    assert main(["thermal", "decode", str(path), "-o", str(tmp_path / "t.tiff")]) == 0
+    t = imread(tmp_path / "t.tiff")
+    assert t.dtype == np.float32 and t.shape == (480, 640)
+    assert (
+        main(["thermal", "decode", str(path), "-o", str(tmp_path / "t.csv"), "--emissivity", "0.9"])
+        == 0
+    )
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert len(rows) == 480 and len(rows[0].split(",")) == 640
+    assert (
+        main(
+            ["thermal", "render", str(path), "-o", str(tmp_path / "r.png"), "--palette", "rainbow"]
+        )
+        == 0
+    )
+    assert imread(tmp_path / "r.png").shape[0] == 480
+    imwrite(tmp_path / "bad.jpg", np.zeros((8, 8, 3), np.uint8))
+    code = main(
+        ["thermal", "analyze", str(path), str(tmp_path / "bad.jpg"), "--json", "--humidity", "40"]
+    )
+    assert code == 1
+    assert "without radiometric data" in capsys.readouterr().err
