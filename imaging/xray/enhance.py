@@ -1,0 +1,163 @@
+"""The operator-console image functions, in attenuation space.
+
+Every function takes an attenuation image A (float32, from :func:`imaging.xray.calibrate.
+attenuation` or :func:`to_attenuation`) and returns a display image as float32 in [0, 1]
+(1 = white = air, as on a scanner console unless stated otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imaging._shared.errors import ShapeError
+from imaging._shared.validation import check_image
+
+__all__ = [
+    "PRESETS",
+    "clahe",
+    "density_slice",
+    "edge_enhance",
+    "enhance",
+    "grey",
+    "negative",
+    "penetration",
+    "to_attenuation",
+]
+
+
+def to_attenuation(image: np.ndarray, *, floor: float = 1e-4) -> np.ndarray:
+    """Attenuation from any X-ray image the library accepts.
+
+    - float32/float64 (H, W): taken as attenuation already;
+    - uint8 (H, W) or RGB: a display image where white is air: A = −ln(I / 255);
+      colour images are reduced to their luminance first;
+    - uint16 (H, W): raw counts, flat-fielded against each row's air level
+      (see :func:`imaging.xray.calibrate.attenuation` to use real dark/air lines).
+
+    Returns
+    -------
+    ndarray (H, W) float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_attenuation(np.array([[255, 94]], np.uint8)).round(2).tolist()
+    [[0.0, 1.0]]
+    """
+    image = check_image(image, name="image", ndim=(2, 3), dtypes=None)
+    if image.ndim == 3:
+        if image.dtype != np.uint8 or image.shape[2] not in (3, 4):
+            raise ShapeError(
+                f"image: colour X-ray images must be 8-bit RGB, got {image.dtype} {image.shape}"
+            )
+        rgb = image[..., :3].astype(np.float32)
+        lum = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+        return (-np.log(np.maximum(lum / 255.0, floor))).astype(np.float32)
+    if image.dtype == np.uint8:
+        t = np.maximum(image.astype(np.float32) / 255.0, floor)
+        return (0.0 - np.log(t)).astype(np.float32)
+    if np.issubdtype(image.dtype, np.floating):
+        return np.nan_to_num(image.astype(np.float32), nan=0.0, posinf=float(-np.log(floor)))
+    from imaging.xray.calibrate import attenuation
+
+    return attenuation(image, floor=floor)
+
+
+def _window(a: np.ndarray, lo: float, hi: float, gamma: float) -> np.ndarray:
+    scaled = np.clip((a - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    return (1.0 - scaled**gamma).astype(np.float32)
+
+
+def grey(
+    a: np.ndarray, *, lo: float | None = None, hi: float | None = None, gamma: float = 1.0
+) -> np.ndarray:
+    """Windowed attenuation: ``lo`` maps to white, ``hi`` to black (defaults: 0 and the
+    99.5th percentile).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grey(np.array([[0.0, 2.0]], np.float32), hi=2.0).tolist()
+    [[1.0, 0.0]]
+    """
+    a = check_image(a, name="attenuation", ndim=2, dtypes=(np.float32, np.float64))
+    lo = 0.0 if lo is None else lo
+    hi = float(np.percentile(a, 99.5)) if hi is None else hi
+    return _window(a, lo, max(hi, lo + 1e-3), gamma)
+
+
+def negative(a: np.ndarray, **window: Any) -> np.ndarray:
+    """The inverse of :func:`grey`: dense is white."""
+    return (1.0 - grey(a, **window)).astype(np.float32)
+
+
+def penetration(a: np.ndarray, *, level: str = "high") -> np.ndarray:
+    """High penetration shows detail inside dense objects (window on the dense range, gamma
+    below 1); low penetration shows thin objects (window on the thin range, gamma above 1)."""
+    if level == "high":
+        lo, hi = np.percentile(a, [50, 99.9])
+        return grey(a, lo=float(lo), hi=float(max(hi, lo + 0.5)), gamma=0.6)
+    if level == "low":
+        return grey(a, lo=0.0, hi=float(max(np.percentile(a, 60), 0.2)), gamma=1.6)
+    raise ValueError(f"level must be 'high' or 'low', got {level!r}")
+
+
+def edge_enhance(a: np.ndarray, *, amount: float = 1.5, sigma: float = 2.0) -> np.ndarray:
+    """Unsharp masking of the grey image: edges of objects stand out."""
+    import cv2
+
+    g = grey(a)
+    blurred = cv2.GaussianBlur(g, (0, 0), sigma)
+    return np.clip(g + amount * (g - blurred), 0.0, 1.0).astype(np.float32)
+
+
+def clahe(a: np.ndarray, *, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
+    """Super-enhancement: CLAHE on a 16-bit version of the grey image (no 8-bit squeeze)."""
+    import cv2
+
+    g16 = np.round(grey(a) * 65535).astype(np.uint16)
+    out = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles)).apply(g16)
+    return (out.astype(np.float32) / 65535.0).astype(np.float32)
+
+
+def density_slice(a: np.ndarray, *, lo: float, hi: float) -> np.ndarray:
+    """Show only pixels whose attenuation lies in [lo, hi]; everything else white."""
+    g = grey(a)
+    keep = (a >= lo) & (a <= hi)
+    return np.where(keep, g, 1.0).astype(np.float32)
+
+
+PRESETS: dict[str, tuple] = {
+    "grey": (grey, {}),
+    "negative": (negative, {}),
+    "high-penetration": (penetration, {"level": "high"}),
+    "low-penetration": (penetration, {"level": "low"}),
+    "edge": (edge_enhance, {}),
+    "super": (clahe, {}),
+    "organic-density": (density_slice, {"lo": 0.2, "hi": 1.5}),
+    "dense-only": (density_slice, {"lo": 2.5, "hi": 20.0}),
+}
+
+
+def enhance(image: np.ndarray, *, preset: str = "super", **options: Any) -> np.ndarray:
+    """Apply a named console preset to any accepted X-ray image.
+
+    Presets: ``grey``, ``negative``, ``high-penetration``, ``low-penetration``, ``edge``,
+    ``super`` (CLAHE), ``organic-density``, ``dense-only``.
+
+    Returns
+    -------
+    ndarray (H, W) float32 in [0, 1]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> enhance(np.full((8, 8), 200, np.uint8), preset="grey").shape
+    (8, 8)
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    function, defaults = PRESETS[preset]
+    return function(to_attenuation(image), **{**defaults, **options})

@@ -1,0 +1,15 @@
+"""Errors of the X-ray domain, all :class:`~imaging.ImagingError` subclasses."""
+
+from __future__ import annotations
+
+from imaging._shared.errors import ImagingError
+
+__all__ = ["CalibrationError", "XrayParameterError"]
+
+
+class XrayParameterError(ImagingError, ValueError):
+    """An option has a value outside what the function accepts (the message names it)."""
+
+
+class CalibrationError(ImagingError, ValueError):
+    """Dark or air lines are missing, mis-shaped or unusable (e.g. air not above dark)."""
