@@ -1,0 +1,279 @@
+"""Plate formats as data, text normalisation, and format-constrained decoding.
+
+Each format is a sequence of slots, each slot a set of allowed characters. Reading a plate
+means choosing, for every pattern whose length fits, the most probable allowed character in
+each slot; so an ``O`` read where a digit must stand becomes ``0``, a ``B`` in a digit slot
+becomes ``8``, and the country and pattern come out of the match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+__all__ = [
+    "ALPHABET",
+    "FORMATS",
+    "PlateFormat",
+    "PlateReading",
+    "constrained_decode",
+    "match_plate",
+    "normalize_text",
+    "reorder_two_line",
+]
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CYRILLIC_LOOKALIKES = "ABEKMHOPCTYX"  # RU/KZ/BY letters written with Latin look-alikes
+BY_LETTERS = "ABEIKMHOPCTX"
+KZ_REGIONS = [f"{k:02d}" for k in range(1, 21)]
+
+_CYRILLIC_TO_LATIN = str.maketrans(
+    "АВЕКМНОРСТУХІ" + "авекмнорстухі",
+    "ABEKMHOPCTYXI" + "ABEKMHOPCTYXI",
+)
+
+
+@dataclass(frozen=True)
+class PlateFormat:
+    """One plate format: a country, a name, and a regular expression over normalised text."""
+
+    country: str
+    name: str
+    pattern: str
+    example: str
+    prior: float = 1.0  # below 1 for loose formats that would otherwise swallow the rest
+
+    @property
+    def regex(self) -> re.Pattern:
+        return _compile(self.pattern)
+
+
+@cache
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+_D, _L, _C, _B = r"\d", "[A-Z]", f"[{CYRILLIC_LOOKALIKES}]", f"[{BY_LETTERS}]"
+_KZ_REGION = "(0[1-9]|1[0-9]|20)"
+
+FORMATS: tuple[PlateFormat, ...] = (
+    PlateFormat("KZ", "private since 2012", rf"^{_D}{{3}}{_L}{{3}}{_KZ_REGION}$", "123ABC02"),
+    PlateFormat("KZ", "legal entity since 2012", rf"^{_D}{{3}}{_L}{{2}}{_KZ_REGION}$", "123AB02"),
+    PlateFormat("KZ", "1993-2012", rf"^{_L}{_D}{{3}}{_L}{{2,3}}$", "A123BCD"),
+    PlateFormat("RU", "standard", rf"^{_C}{_D}{{3}}{_C}{{2}}{_D}{{2,3}}$", "A123BC77"),
+    PlateFormat("BY", "car", rf"^{_D}{{4}}{_B}{{2}}[0-7]$", "1234AB7"),
+    PlateFormat("BY", "truck", rf"^{_B}{{2}}{_D}{{4}}[0-7]$", "AB12347"),
+    PlateFormat("KG", "private since 2016", rf"^{_D}{{5}}{_L}{{3}}$", "01123ABC"),
+    PlateFormat("KG", "legal since 2016", rf"^{_D}{{5}}{_L}{{2}}$", "01123AB"),
+    PlateFormat("AM", "since 2014", rf"^{_D}{{2,3}}{_L}{{2}}{_D}{{2,3}}$", "12AB345"),
+    PlateFormat("UA", "since 2004", rf"^{_L}{{2}}{_D}{{4}}{_L}{{2}}$", "AA1234BB"),
+    PlateFormat("DE", "standard", rf"^{_L}{{1,3}}{_L}{{1,2}}{_D}{{1,4}}[EH]?$", "MAB1234"),
+    PlateFormat("UK", "since 2001", rf"^{_L}{{2}}{_D}{{2}}{_L}{{3}}$", "AB12CDE"),
+    PlateFormat("FR", "SIV since 2009", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
+    PlateFormat("IT", "since 1994", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
+    PlateFormat("ES", "since 2000", rf"^{_D}{{4}}[BCDFGHJKLMNPRSTVWXYZ]{{3}}$", "1234BCD"),
+    PlateFormat("PL", "standard", rf"^{_L}{{2,3}}[0-9A-Z]{{4,5}}$", "WA12345", prior=0.7),
+    PlateFormat("NL", "sidecode", r"^[0-9A-Z]{6}$", "12ABC3", prior=0.5),
+    PlateFormat("LT", "standard", rf"^{_L}{{3}}{_D}{{3}}$", "ABC123"),
+    PlateFormat("LV", "standard", rf"^{_L}{{2}}{_D}{{1,4}}$", "AB1234"),
+    PlateFormat("EE", "standard", rf"^{_D}{{3}}{_L}{{3}}$", "123ABC"),
+    PlateFormat("HR", "standard", rf"^{_L}{{2}}{_D}{{3,4}}{_L}{{1,2}}$", "ZG1234AB"),
+    PlateFormat("SI", "standard", rf"^{_L}{{2}}[0-9A-Z]{{5}}$", "LJ12ABC", prior=0.7),
+    PlateFormat("US", "generic", r"^[0-9A-Z]{5,8}$", "ABC1234", prior=0.3),
+)
+
+
+def normalize_text(text: str) -> str:
+    """Upper case, Cyrillic look-alikes to Latin, only ``A-Z`` and ``0-9`` kept.
+
+    Examples
+    --------
+    >>> normalize_text("а 123 вс-77")
+    'A123BC77'
+    """
+    text = text.translate(_CYRILLIC_TO_LATIN).upper()
+    return "".join(c for c in text if c in ALPHABET)
+
+
+def match_plate(text: str, *, countries: Sequence[str] | None = None) -> list[PlateFormat]:
+    """Every format the (normalised) text matches, most specific first.
+
+    Examples
+    --------
+    >>> [f.country for f in match_plate("123ABC02")][:1]
+    ['KZ']
+    """
+    text = normalize_text(text)
+    found = [
+        f for f in FORMATS if (countries is None or f.country in countries) and f.regex.match(text)
+    ]
+    return found
+
+
+def reorder_two_line(top: str, bottom: str) -> str:
+    """Join the lines of a two-line plate in reading order by the country rule.
+
+    Kazakh two-line plates (rear, motorcycles) carry ``123 02`` on top and ``ABC`` below; the
+    normalised text is ``123ABC02``. Other plates read top then bottom.
+
+    Examples
+    --------
+    >>> reorder_two_line("12302", "ABC")
+    '123ABC02'
+    """
+    top, bottom = normalize_text(top), normalize_text(bottom)
+    if re.fullmatch(r"\d{3}(0[1-9]|1\d|20)", top) and re.fullmatch(r"[A-Z]{2,3}", bottom):
+        return top[:3] + bottom + top[3:]
+    return top + bottom
+
+
+# --- slot expansion of the patterns ------------------------------------------------------------
+
+_TOKEN = re.compile(r"\\d|\[[^\]]+\]|\([^)]*\)|[0-9A-Z]")
+
+
+def _class_chars(token: str) -> str:
+    if token == r"\d":
+        return DIGITS
+    if token.startswith("["):
+        body = token[1:-1]
+        chars = []
+        k = 0
+        while k < len(body):
+            if k + 2 < len(body) and body[k + 1] == "-":
+                chars.extend(chr(c) for c in range(ord(body[k]), ord(body[k + 2]) + 1))
+                k += 3
+            else:
+                chars.append(body[k])
+                k += 1
+        return "".join(c for c in chars if c in ALPHABET)
+    return token
+
+
+@cache
+def _slot_sequences(pattern: str) -> tuple[tuple[str, ...], ...]:
+    """All fixed-length slot sequences of a pattern (quantifiers expanded)."""
+    body = pattern.strip("^$")
+    parts: list[list[tuple[str, ...]]] = []
+    pos = 0
+    item = re.compile(r"(\\d|\[[^\]]+\]|\([^)]*\)|[0-9A-Z])(\{(\d+)(,(\d+))?\}|\?)?")
+    while pos < len(body):
+        m = item.match(body, pos)
+        if m is None:
+            raise ValueError(f"cannot expand pattern {pattern!r} at {body[pos:]!r}")
+        token, quant = m.group(1), m.group(2)
+        if token.startswith("("):  # alternation of literal strings, e.g. KZ regions
+            options = []
+            for alt in token[1:-1].split("|"):
+                slots = tuple(_class_chars(t) for t in _TOKEN.findall(alt))
+                options.append(slots)
+            choices = options
+        else:
+            chars = _class_chars(token)
+            if quant is None:
+                lo = hi = 1
+            elif quant == "?":
+                lo, hi = 0, 1
+            else:
+                lo = int(m.group(3))
+                hi = int(m.group(5)) if m.group(5) else lo
+                if m.group(4) and not m.group(5):
+                    hi = lo + 8
+            choices = [tuple([chars] * n) for n in range(lo, hi + 1)]
+        parts.append(choices)
+        pos = m.end()
+    sequences: list[tuple[str, ...]] = [()]
+    for choices in parts:
+        sequences = [s + c for s in sequences for c in choices]
+    return tuple(dict.fromkeys(sequences))
+
+
+@dataclass(frozen=True)
+class PlateReading:
+    """A decoded plate: text, the format matched (if any), confidence and alternatives."""
+
+    text: str
+    country: str
+    pattern: str
+    confidence: float
+    alternatives: tuple[tuple[str, str, float], ...]  # (text, country, score)
+
+
+def constrained_decode(
+    slot_probs: np.ndarray,
+    *,
+    countries: Sequence[str] | None = None,
+    top_k: int = 5,
+    unconstrained_penalty: float = 0.5,
+) -> PlateReading:
+    """Choose the best plate text for per-character probabilities under the country formats.
+
+    Parameters
+    ----------
+    slot_probs : ndarray (K, len(ALPHABET))
+        Probability of each character of :data:`ALPHABET` at each of the K read positions.
+    countries : sequence of str, optional
+        Restrict to these countries' formats.
+    top_k : int
+        Number of alternatives returned.
+    unconstrained_penalty : float
+        Factor applied to the score of the raw (format-free) reading, so that a reading that
+        fits a format wins when the two are close.
+
+    Returns
+    -------
+    PlateReading
+        ``confidence`` is the geometric mean of the chosen characters' probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probs = np.full((8, 36), 1e-3)
+    >>> for k, c in enumerate("123ABCO2"):
+    ...     probs[k, ALPHABET.index(c)] = 0.9
+    >>> probs[6, ALPHABET.index("0")] = 0.6   # O and 0 are close: position decides
+    >>> r = constrained_decode(probs)
+    >>> r.text, r.country
+    ('123ABC02', 'KZ')
+    """
+    probs = np.asarray(slot_probs, np.float64)
+    if probs.ndim != 2 or probs.shape[1] != len(ALPHABET):
+        raise ValueError(f"slot_probs: expected shape (K, {len(ALPHABET)}), got {probs.shape}")
+    k = probs.shape[0]
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
+    index = {c: i for i, c in enumerate(ALPHABET)}
+    candidates: dict[str, tuple[str, str, float]] = {}
+    for fmt in FORMATS:
+        if countries is not None and fmt.country not in countries:
+            continue
+        for slots in _slot_sequences(fmt.pattern):
+            if len(slots) != k:
+                continue
+            text = []
+            score = 0.0
+            for position, allowed in enumerate(slots):
+                cols = [index[c] for c in allowed]
+                best = cols[int(np.argmax(logp[position, cols]))]
+                text.append(ALPHABET[best])
+                score += logp[position, best]
+            plate = "".join(text)
+            if not fmt.regex.match(plate):
+                continue
+            mean = score / max(k, 1) + np.log(fmt.prior)
+            if plate not in candidates or candidates[plate][2] < mean:
+                candidates[plate] = (fmt.country, fmt.name, mean)
+    raw = "".join(ALPHABET[i] for i in probs.argmax(axis=1))
+    raw_score = float(logp.max(axis=1).mean()) if k else -np.inf
+    ranked = sorted(candidates.items(), key=lambda kv: -kv[1][2])
+    if ranked and ranked[0][1][2] >= raw_score + np.log(unconstrained_penalty):
+        text, (country, name, score) = ranked[0]
+    else:
+        text, country, name, score = raw, "", "", raw_score
+    alternatives = tuple((t, c, float(np.exp(s))) for t, (c, _, s) in ranked[:top_k])
+    return PlateReading(text, country, name, float(np.exp(score)), alternatives)

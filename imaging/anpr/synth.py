@@ -1,0 +1,199 @@
+"""Synthetic number plates of every supported format, for training, tests and the demo.
+
+Glyphs are OpenCV's built-in Hershey fonts (no font files), so renders are licence-clean and
+deterministic for a seed. Layouts follow the formats' look: a national band on the left for EU,
+Kazakh and Ukrainian plates, a region box on the right for Russian plates, two-line layouts
+for Kazakh rear and motorcycle plates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from imaging.anpr.formats import FORMATS, PlateFormat, _slot_sequences
+
+__all__ = ["SyntheticPlate", "augment", "random_text", "render_plate"]
+
+
+@dataclass(frozen=True)
+class SyntheticPlate:
+    """A rendered plate: RGB image, normalised text, country, and whether it has two lines."""
+
+    image: np.ndarray
+    text: str
+    country: str
+    two_line: bool
+
+
+def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
+    """A random text matching ``fmt``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imaging.anpr.formats import FORMATS
+    >>> fmt = FORMATS[0]
+    >>> bool(fmt.regex.match(random_text(fmt, np.random.default_rng(0))))
+    True
+    """
+    sequences = _slot_sequences(fmt.pattern)
+    for _ in range(100):
+        slots = sequences[int(rng.integers(len(sequences)))]
+        text = "".join(str(rng.choice(list(allowed))) for allowed in slots)
+        if fmt.regex.match(text):
+            return text
+    raise ValueError(f"could not draw a text for {fmt.pattern}")  # pragma: no cover
+
+
+_BANDS = {
+    "KZ": (0, 150, 200),
+    "UA": (0, 90, 190),
+    "DE": (0, 60, 160),
+    "FR": (0, 60, 160),
+    "IT": (0, 60, 160),
+    "ES": (0, 60, 160),
+    "PL": (0, 60, 160),
+    "NL": (0, 60, 160),
+    "LT": (0, 60, 160),
+    "LV": (0, 60, 160),
+    "EE": (0, 60, 160),
+    "HR": (0, 60, 160),
+    "SI": (0, 60, 160),
+    "UK": (0, 60, 160),
+}
+
+
+def _put_line(
+    plate: np.ndarray,
+    text: str,
+    box: tuple[int, int, int, int],
+    colour,
+    font: int,
+    rng: np.random.Generator,
+) -> None:
+    import cv2
+
+    x0, y0, x1, y1 = box
+    height = y1 - y0
+    scale = height / 30.0
+    thickness = max(1, round(scale * rng.uniform(1.8, 2.8)))
+    (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
+    fit = min(1.0, 0.94 * (x1 - x0) / max(tw, 1), 0.8 * height / max(th, 1))
+    scale *= fit
+    thickness = max(1, round(thickness * fit))
+    (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
+    x = x0 + (x1 - x0 - tw) // 2
+    y = y0 + (height + th) // 2
+    cv2.putText(plate, text, (x, y), font, scale, colour, thickness, cv2.LINE_AA)
+
+
+def render_plate(
+    rng: np.random.Generator,
+    *,
+    fmt: PlateFormat | None = None,
+    text: str | None = None,
+    two_line: bool | None = None,
+) -> SyntheticPlate:
+    """Render one plate (RGB uint8, about 50 px high for one line, 100 px for two).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plate = render_plate(np.random.default_rng(1))
+    >>> plate.image.dtype, plate.image.ndim
+    (dtype('uint8'), 3)
+    """
+    import cv2
+
+    if fmt is None:
+        fmt = FORMATS[int(rng.integers(len(FORMATS)))]
+    text = text or random_text(fmt, rng)
+    if two_line is None:
+        two_line = fmt.country == "KZ" and fmt.name != "1993-2012" and rng.random() < 0.35
+    font = int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX]))
+    light = rng.random() > 0.08
+    background = np.array([245, 245, 240]) if light else np.array([25, 25, 30])
+    if fmt.country in ("UK", "NL") and rng.random() < 0.5:
+        background = np.array([250, 205, 20])  # yellow rear plate
+    if fmt.country == "US":
+        background = rng.integers(150, 256, 3)
+    background = np.clip(background + rng.integers(-15, 15, 3), 0, 255)
+    ink = (20, 20, 25) if light else (235, 235, 235)
+    if fmt.country == "US" and rng.random() < 0.4:
+        ink = tuple(int(v) for v in rng.integers(0, 120, 3))
+    h = 100 if two_line else 50
+    w = int(h * (1.6 if two_line else rng.uniform(4.0, 4.9)))
+    plate = np.empty((h, w, 3), np.uint8)
+    plate[:] = background
+    cv2.rectangle(plate, (1, 1), (w - 2, h - 2), ink, 2)
+    left = 4
+    right = w - 4
+    if fmt.country in _BANDS:
+        band = max(10, w // (5 if two_line else 11))
+        plate[3:-3, 3 : 3 + band] = _BANDS[fmt.country]
+        cv2.putText(
+            plate,
+            fmt.country,
+            (5, h - 8),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            band / 40,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
+        left = 3 + band + 3
+    if two_line:
+        if fmt.country == "KZ" and fmt.regex.match(text):
+            top, bottom = text[:3] + text[-2:], text[3:-2]
+        else:
+            split = math.ceil(len(text) / 2)
+            top, bottom = text[:split], text[split:]
+        _put_line(plate, top, (left, 6, right, h // 2), ink, font, rng)
+        _put_line(plate, bottom, (left, h // 2, right, h - 6), ink, font, rng)
+    elif fmt.country == "RU":
+        region_w = int(w * 0.22)
+        cv2.line(plate, (w - region_w, 3), (w - region_w, h - 4), ink, 2)
+        region = text[6:]
+        _put_line(plate, text[:6], (left, 6, w - region_w - 3, h - 6), ink, font, rng)
+        _put_line(plate, region, (w - region_w + 3, 5, right, int(h * 0.7)), ink, font, rng)
+    else:
+        _put_line(plate, text, (left, 6, right, h - 6), ink, font, rng)
+    return SyntheticPlate(plate, text, fmt.country, bool(two_line))
+
+
+def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:
+    """Camera-like degradation: perspective, rotation, blur, noise, lighting, JPEG artefacts.
+
+    Returns a new RGB uint8 image with a small margin around the plate.
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    margin = 0.08 * strength
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    jitter = rng.normal(0, 0.03 * strength, (4, 2)) * [w, h]
+    dst = (src + jitter + [margin * w, margin * h]).astype(np.float32)
+    size = (int(w * (1 + 2 * margin)), int(h * (1 + 2 * margin)))
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+    out = cv2.warpPerspective(image, matrix, size, borderValue=fill).astype(np.float32)
+    out = out * rng.uniform(0.5, 1.3) + rng.uniform(-40, 40)
+    gradient = np.linspace(rng.uniform(-30, 0), rng.uniform(0, 30), out.shape[1])[None, :, None]
+    out = out + gradient * strength
+    if rng.random() < 0.6 * strength:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.6) * strength + 0.1)
+    scale = rng.uniform(0.35, 1.0) if rng.random() < 0.5 * strength else 1.0
+    if scale < 1.0:
+        small = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = out + rng.normal(0, rng.uniform(0, 10) * strength, out.shape)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5 * strength:
+        quality = int(rng.integers(30, 90))
+        ok, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            out = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    return out

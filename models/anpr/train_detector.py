@@ -1,0 +1,487 @@
+"""Train the number-plate detector and export it to ONNX (PyTorch on the CPU; training only).
+
+A CenterNet-style network: a plate-centre heat map at stride 4, box size and centre offset,
+and the four plate corners relative to the centre. It is trained on the real development
+photographs of ``../shared/data/anpr`` (a quarter held back for evaluation, see
+``split()``), augmented, with synthetic plates composited into those scenes at random
+positions, scales and perspectives.
+
+The exported graph decodes its own output to a YOLO-style tensor so that the library's generic
+``OnnxDetector`` can also run it: ``boxes`` (1, 5, N) = cx, cy, w, h, score per grid cell, in
+input pixels, and ``corners`` (1, 8, N) = x0, y0, ... x3, y3 (top-left, top-right,
+bottom-right, bottom-left).
+
+    python models/anpr/train_detector.py --minutes 20            # train, evaluate, export
+    python models/anpr/train_detector.py --evaluate-only         # evaluate the shipped model
+
+Seeds are fixed; the run is repeatable on one machine up to thread scheduling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import queue
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1].parent / "shared" / "data" / "anpr"
+SIZE = 416
+STRIDE = 4
+GRID = SIZE // STRIDE
+SEED = 20261125
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def load_photos() -> list[dict]:
+    """The real photographs with their plate boxes (openalpr end-to-end sets)."""
+    items = []
+    for folder in sorted((DATA / "openalpr-benchmarks" / "endtoend").iterdir()):
+        for txt in sorted(folder.glob("*.txt")):
+            fields = txt.read_text().strip().split("\t")
+            image = folder / fields[0]
+            if not image.exists():
+                continue
+            x, y, w, h = (float(v) for v in fields[1:5])
+            items.append(
+                {
+                    "path": image,
+                    "set": folder.name,
+                    "text": fields[5] if len(fields) > 5 else "",
+                    "corners": np.array(
+                        [[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32
+                    ),
+                }
+            )
+    return items
+
+
+def split(items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Hold back every 4th photograph of each set (sorted by name) for evaluation."""
+    train, held = [], []
+    for name in sorted({i["set"] for i in items}):
+        group = sorted((i for i in items if i["set"] == name), key=lambda i: i["path"].name)
+        for k, item in enumerate(group):
+            (held if k % 4 == 3 else train).append(item)
+    return train, held
+
+
+GLYPHS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def render_plate(rng: np.random.Generator) -> np.ndarray:
+    """A plate-like picture: light or dark background, a border, 5-9 glyphs, maybe 2 lines."""
+    two_lines = rng.random() < 0.2
+    h = int(rng.integers(40, 60)) * (2 if two_lines else 1)
+    w = int(h * (rng.uniform(1.4, 2.2) if two_lines else rng.uniform(3.5, 5.0)))
+    light = rng.random() < 0.8
+    bg = rng.integers(170, 256, 3) if light else rng.integers(0, 90, 3)
+    if light and rng.random() < 0.25:
+        bg = np.array([40, 200, 240]) + rng.integers(-20, 15, 3)  # yellow (RGB order later)
+    fg = rng.integers(0, 60, 3) if light else rng.integers(190, 256, 3)
+    plate = np.empty((h, w, 3), np.uint8)
+    plate[:] = np.clip(bg, 0, 255)
+    cv2.rectangle(plate, (1, 1), (w - 2, h - 2), tuple(int(v) for v in fg), max(1, h // 25))
+    if rng.random() < 0.4:  # EU band
+        band = max(6, w // 12)
+        plate[2:-2, 2:band] = (200, 60, 20)
+    lines = 2 if two_lines else 1
+    for line in range(lines):
+        n = int(rng.integers(3, 6)) if two_lines else int(rng.integers(5, 10))
+        text = "".join(rng.choice(list(GLYPHS), n))
+        scale = (h / lines) / 32.0
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        scale *= min(1.0, 0.85 * w / max(tw, 1))
+        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        x = (w - tw) // 2
+        y = int((line + 0.5) * h / lines + th / 2)
+        thickness = max(1, round(scale * 2.2))
+        cv2.putText(
+            plate,
+            text,
+            (x, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            tuple(int(v) for v in fg),
+            thickness,
+            cv2.LINE_AA,
+        )
+    return plate
+
+
+def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> np.ndarray | None:
+    """Warp a synthetic plate into ``scene`` (in place); return its corners or None."""
+    plate = render_plate(rng)
+    ph, pw = plate.shape[:2]
+    sh, sw = scene.shape[:2]
+    target_w = sw * rng.uniform(0.05, 0.35)
+    scale = target_w / pw
+    cx, cy = rng.uniform(0.1, 0.9) * sw, rng.uniform(0.1, 0.9) * sh
+    angle = math.radians(rng.normal(0, 5))
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    local = (src - [pw / 2, ph / 2]) * scale
+    skew = rng.normal(0, 0.06, size=(4, 2)) * [target_w, target_w * ph / pw]
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    dst = (local @ rot.T + skew + [cx, cy]).astype(np.float32)
+    x0, y0 = dst.min(axis=0)
+    x1, y1 = dst.max(axis=0)
+    if x0 < 0 or y0 < 0 or x1 >= sw or y1 >= sh:
+        return None
+    for ox0, oy0, ox1, oy1 in occupied:
+        if x0 < ox1 and ox0 < x1 and y0 < oy1 and oy0 < y1:
+            return None
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(plate, matrix, (sw, sh), flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), matrix, (sw, sh))
+    shade = rng.uniform(0.55, 1.15)
+    blend = (mask[..., None] / 255.0) * np.clip(warped * shade, 0, 255)
+    scene[:] = (scene * (1 - mask[..., None] / 255.0) + blend).astype(np.uint8)
+    occupied.append((x0, y0, x1, y1))
+    return dst
+
+
+def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One augmented 416x416 RGB training image and its plates' corners (K, 4, 2)."""
+    item = photos[int(rng.integers(len(photos)))]
+    image = cv2.cvtColor(cv2.imread(str(item["path"])), cv2.COLOR_BGR2RGB)
+    corners = [item["corners"].copy()]
+    h, w = image.shape[:2]
+    # random zoom and crop around the scene, then letterbox to SIZE
+    zoom = rng.uniform(0.5, 1.6)
+    scale = SIZE / max(h, w) * zoom
+    resized = cv2.resize(
+        image,
+        (max(1, int(w * scale)), max(1, int(h * scale))),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+    )
+    corners = [c * scale for c in corners]
+    rh, rw = resized.shape[:2]
+    canvas = np.full((SIZE, SIZE, 3), rng.integers(0, 256), np.uint8)
+    ox = int(rng.integers(min(0, SIZE - rw), max(0, SIZE - rw) + 1))
+    oy = int(rng.integers(min(0, SIZE - rh), max(0, SIZE - rh) + 1))
+    sx0, sy0 = max(0, -ox), max(0, -oy)
+    dx0, dy0 = max(0, ox), max(0, oy)
+    cw, ch = min(rw - sx0, SIZE - dx0), min(rh - sy0, SIZE - dy0)
+    canvas[dy0 : dy0 + ch, dx0 : dx0 + cw] = resized[sy0 : sy0 + ch, sx0 : sx0 + cw]
+    corners = [c + np.array([ox, oy], np.float32) for c in corners]
+    kept = []
+    for c in corners:
+        x0, y0 = c.min(axis=0)
+        x1, y1 = c.max(axis=0)
+        visible = max(0.0, min(x1, SIZE) - max(x0, 0)) * max(0.0, min(y1, SIZE) - max(y0, 0))
+        if x1 > x0 and y1 > y0 and visible / ((x1 - x0) * (y1 - y0)) > 0.7:
+            kept.append(c)
+        elif visible > 0:  # partly cut plate: hide it so that it is not a false negative
+            xa, ya, xb, yb = (
+                int(v) for v in (max(x0, 0), max(y0, 0), min(x1, SIZE), min(y1, SIZE))
+            )
+            if xb > xa and yb > ya:
+                canvas[ya:yb, xa:xb] = cv2.blur(canvas[ya:yb, xa:xb], (15, 15))
+    occupied = [tuple(np.r_[c.min(axis=0), c.max(axis=0)]) for c in kept]
+    for _ in range(int(rng.choice([0, 1, 1, 2, 3]))):
+        dst = paste_plate(canvas, rng, occupied)
+        if dst is not None:
+            kept.append(dst)
+    if rng.random() < 0.5:
+        canvas = canvas[:, ::-1].copy()  # mirrored scenes: a plate's outline stays a plate's
+        kept = [
+            np.stack(
+                [
+                    [SIZE - c[1, 0], c[1, 1]],
+                    [SIZE - c[0, 0], c[0, 1]],
+                    [SIZE - c[3, 0], c[3, 1]],
+                    [SIZE - c[2, 0], c[2, 1]],
+                ]
+            )
+            for c in kept
+        ]
+    # photometric jitter
+    canvas = canvas.astype(np.float32)
+    canvas = canvas * rng.uniform(0.6, 1.4) + rng.uniform(-30, 30)
+    if rng.random() < 0.3:
+        canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.5, 1.5))
+    canvas += rng.normal(0, rng.uniform(0, 8), canvas.shape)
+    if rng.random() < 0.15:
+        canvas = np.repeat(canvas.mean(axis=2, keepdims=True), 3, axis=2)
+    canvas = np.clip(canvas, 0, 255).astype(np.uint8)
+    return canvas, np.array(kept, np.float32).reshape(-1, 4, 2)
+
+
+def targets(corners: np.ndarray) -> dict[str, np.ndarray]:
+    """Heat map (gaussian per plate centre), size, offset and corner targets on the grid."""
+    heat = np.zeros((GRID, GRID), np.float32)
+    reg = np.zeros((12, GRID, GRID), np.float32)
+    mask = np.zeros((GRID, GRID), np.float32)
+    for c in corners:
+        x0, y0 = c.min(axis=0)
+        x1, y1 = c.max(axis=0)
+        w, h = x1 - x0, y1 - y0
+        cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
+        ix, iy = int(cx), int(cy)
+        if not (0 <= ix < GRID and 0 <= iy < GRID):
+            continue
+        sigma_x = max(0.7, w / STRIDE / 6)
+        sigma_y = max(0.7, h / STRIDE / 6)
+        xs = np.arange(GRID)[None, :]
+        ys = np.arange(GRID)[:, None]
+        g = np.exp(-((xs - ix) ** 2) / (2 * sigma_x**2) - ((ys - iy) ** 2) / (2 * sigma_y**2))
+        heat = np.maximum(heat, g.astype(np.float32))
+        reg[0, iy, ix] = cx - ix
+        reg[1, iy, ix] = cy - iy
+        reg[2, iy, ix] = math.log(max(w, 1.0) / STRIDE)
+        reg[3, iy, ix] = math.log(max(h, 1.0) / STRIDE)
+        rel = (c - [(x0 + x1) / 2, (y0 + y1) / 2]) / [max(w, 1.0), max(h, 1.0)]
+        reg[4:, iy, ix] = rel.reshape(-1)
+        mask[iy, ix] = 1.0
+    return {"heat": heat, "reg": reg, "mask": mask}
+
+
+# --- model ----------------------------------------------------------------------------------
+
+
+def block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
+        nn.BatchNorm2d(cin),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class PlateNet(nn.Module):
+    """Small encoder-decoder: stride-4 output, about 0.3 M parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True)
+        )
+        self.s4 = nn.Sequential(block(24, 32, 2), block(32, 32, 1))
+        self.s8 = nn.Sequential(block(32, 64, 2), block(64, 64, 1))
+        self.s16 = nn.Sequential(block(64, 96, 2), block(96, 96, 1))
+        self.s32 = nn.Sequential(block(96, 128, 2), block(128, 128, 1))
+        self.l16 = nn.Conv2d(128, 96, 1)
+        self.l8 = nn.Conv2d(96, 64, 1)
+        self.l4 = nn.Conv2d(64, 32, 1)
+        self.head = nn.Sequential(block(32, 48, 1), nn.Conv2d(48, 13, 1))
+        nn.init.constant_(self.head[-1].bias[:1], -4.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        f4 = self.s4(x)
+        f8 = self.s8(f4)
+        f16 = self.s16(f8)
+        f32 = self.s32(f16)
+        u16 = f16 + self.l16(F.interpolate(f32, size=f16.shape[-2:], mode="nearest"))
+        u8 = f8 + self.l8(F.interpolate(u16, size=f8.shape[-2:], mode="nearest"))
+        u4 = f4 + self.l4(F.interpolate(u8, size=f4.shape[-2:], mode="nearest"))
+        return self.head(u4)
+
+
+class Exported(nn.Module):
+    """The network plus the decoding to input pixels, as exported to ONNX."""
+
+    def __init__(self, net: PlateNet) -> None:
+        super().__init__()
+        self.net = net
+        ys, xs = torch.meshgrid(torch.arange(GRID), torch.arange(GRID), indexing="ij")
+        self.register_buffer("gx", xs.reshape(1, -1).float())
+        self.register_buffer("gy", ys.reshape(1, -1).float())
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.net(images).flatten(2)  # (1, 13, N)
+        heat = torch.sigmoid(out[:, 0])
+        # keep only local maxima of the heat map so that one plate gives one peak
+        grid = heat.reshape(1, 1, GRID, GRID)
+        peak = F.max_pool2d(grid, 3, 1, 1).reshape(1, -1)
+        score = heat * (heat >= peak).float()
+        cx = (self.gx + out[:, 1]) * STRIDE
+        cy = (self.gy + out[:, 2]) * STRIDE
+        w = torch.exp(out[:, 3].clamp(-3, 6)) * STRIDE
+        h = torch.exp(out[:, 4].clamp(-3, 6)) * STRIDE
+        boxes = torch.stack([cx, cy, w, h, score], dim=1)
+        rel = out[:, 5:13].reshape(1, 4, 2, -1)
+        corner_x = cx[:, None] + rel[:, :, 0] * w[:, None]
+        corner_y = cy[:, None] + rel[:, :, 1] * h[:, None]
+        corners = torch.stack([corner_x, corner_y], dim=2).reshape(1, 8, -1)
+        return boxes, corners
+
+
+def focal(pred_logit: torch.Tensor, heat: torch.Tensor) -> torch.Tensor:
+    pred = torch.sigmoid(pred_logit).clamp(1e-4, 1 - 1e-4)
+    pos = heat.eq(1).float()
+    neg = 1 - pos
+    pos_loss = torch.log(pred) * (1 - pred) ** 2 * pos
+    neg_loss = torch.log(1 - pred) * pred**2 * (1 - heat) ** 4 * neg
+    n = pos.sum().clamp(min=1)
+    return -(pos_loss.sum() + neg_loss.sum()) / n
+
+
+# --- training, evaluation, export -------------------------------------------------------------
+
+
+def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+
+
+def train(minutes: float, batch: int = 12) -> PlateNet:
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    photos, _ = split(load_photos())
+    net = PlateNet()
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    deadline = time.monotonic() + minutes * 60
+    step = 0
+    start = time.monotonic()
+    batches: queue.Queue = queue.Queue(maxsize=4)
+
+    def produce() -> None:  # cv2 releases the GIL: samples are made while the net trains
+        while True:
+            made = []
+            while len(made) < batch:
+                try:
+                    made.append(make_sample(photos, rng))
+                except cv2.error as exc:  # a degenerate augmentation: draw another
+                    print(f"skipped a sample: {exc}", flush=True)
+            batches.put(([m[0] for m in made], [targets(m[1]) for m in made]))
+
+    threading.Thread(target=produce, daemon=True).start()
+    while time.monotonic() < deadline:
+        images, targs = batches.get(timeout=120)
+        x = to_tensor(images)
+        heat = torch.from_numpy(np.stack([t["heat"] for t in targs]))
+        reg = torch.from_numpy(np.stack([t["reg"] for t in targs]))
+        mask = torch.from_numpy(np.stack([t["mask"] for t in targs]))[:, None]
+        progress = (time.monotonic() - start) / (minutes * 60)
+        for group in opt.param_groups:
+            group["lr"] = 2e-3 * (0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        out = net(x)
+        loss_heat = focal(out[:, 0], heat)
+        n = mask.sum().clamp(min=1)
+        loss_off = (F.l1_loss(out[:, 1:3], reg[:, 0:2], reduction="none") * mask).sum() / n
+        loss_size = (F.l1_loss(out[:, 3:5], reg[:, 2:4], reduction="none") * mask).sum() / n
+        loss_corner = (F.l1_loss(out[:, 5:13], reg[:, 4:12], reduction="none") * mask).sum() / n
+        loss = loss_heat + loss_off + loss_size + 2.0 * loss_corner
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            print(
+                f"step {step} {time.monotonic() - start:6.0f}s loss {loss.item():.3f} "
+                f"(heat {loss_heat.item():.3f} size {loss_size.item():.3f} "
+                f"corner {loss_corner.item():.3f})",
+                flush=True,
+            )
+    return net
+
+
+def export(net: PlateNet, path: Path) -> None:
+    net.eval()
+    model = Exported(net).eval()
+    dummy = torch.zeros(1, 3, SIZE, SIZE)
+    torch.onnx.export(
+        model,
+        dummy,
+        str(path),
+        input_names=["images"],
+        output_names=["boxes", "corners"],
+        opset_version=17,
+        dynamo=False,
+    )
+    import onnx
+
+    graph = onnx.load(str(path))
+    for key, value in (
+        ("names", "{0: 'plate'}"),
+        ("imgsz", f"[{SIZE}, {SIZE}]"),
+        ("producer", "imaging models/anpr/train_detector.py"),
+    ):
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(graph, str(path))
+
+
+def evaluate(onnx_path: Path) -> dict:
+    """Recall, precision and IoU on the held-back photographs, with the library's detector."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parents[1]))
+    from imaging.anpr.detect import detect_plates
+    from imaging.compare.metrics import box_iou
+
+    _, held = split(load_photos())
+    tp = fp = fn = 0
+    ious, corner_err, times = [], [], []
+    for item in held:
+        image = cv2.cvtColor(cv2.imread(str(item["path"])), cv2.COLOR_BGR2RGB)
+        start = time.perf_counter()
+        dets = detect_plates(image, model=str(onnx_path))
+        times.append(time.perf_counter() - start)
+        c = item["corners"]
+        truth = np.r_[c.min(axis=0), c.max(axis=0)][None]
+        iou = box_iou(dets.xyxy, truth)[:, 0] if len(dets) else np.zeros(0)
+        hit = iou >= 0.5
+        tp += int(hit.any())
+        fn += int(not hit.any())
+        fp += int(len(dets) - hit.any())
+        if hit.any():
+            ious.append(float(iou.max()))
+    return {
+        "held_out_photos": len(held),
+        "recall_iou50": tp / max(tp + fn, 1),
+        "precision_iou50": tp / max(tp + fp, 1),
+        "mean_iou_of_hits": float(np.mean(ious)) if ious else 0.0,
+        "median_ms_per_photo": 1000 * float(np.median(times)),
+        "held_out": [str(i["path"].relative_to(DATA)) for i in held],
+        "corner_error": corner_err,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--evaluate-only", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    onnx_path = HERE / "plate_detector.onnx"
+    if not args.evaluate_only:
+        net = train(args.minutes)
+        export(net, onnx_path)
+        digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+        sidecar = {
+            "name": "anpr-detector",
+            "file": onnx_path.name,
+            "sha256": digest,
+            "task": "detect",
+            "input_size": [SIZE, SIZE],
+            "input_layout": "NCHW",
+            "color": "rgb",
+            "normalize": {"scale": 1 / 255, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
+            "labels": ["plate"],
+            "output_layout": "yolov8+corners",
+            "card": "plate_detector.md",
+            "description": "number-plate detector with corners, 416x416, CenterNet-style",
+        }
+        (HERE / "plate_detector.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    metrics = evaluate(onnx_path)
+    metrics.pop("corner_error")
+    print(json.dumps(metrics, indent=2))
+    (HERE / "plate_detector_eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

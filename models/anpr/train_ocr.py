@@ -1,0 +1,298 @@
+"""Train the plate OCR (a small CNN with CTC) and export it to ONNX (PyTorch, CPU, training only).
+
+Data: synthetic plates of every format in ``imaging.anpr.formats`` rendered by
+``imaging.anpr.synth`` (one- and two-line, augmented), plus the real crops of
+``../shared/data/anpr``: the 751 US crops of openalpr's seg_and_ocr set (every 5th held back)
+and the plates of the end-to-end photographs (the detector's held-back quarter held back here
+too). Inputs go through ``imaging.anpr.read.plate_views`` exactly as at run time.
+
+    python models/anpr/train_ocr.py --minutes 20
+    python models/anpr/train_ocr.py --evaluate-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from train_detector import load_photos, split  # noqa: E402
+
+from imaging.anpr.formats import ALPHABET, FORMATS, normalize_text  # noqa: E402
+from imaging.anpr.read import OCR_SIZE, plate_views  # noqa: E402
+from imaging.anpr.synth import augment, render_plate  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "anpr"
+SEED = 20261126
+EVAL_SEED = 99991
+CLASSES = 1 + len(ALPHABET)
+
+
+def us_crops() -> tuple[list, list]:
+    folder = DATA / "openalpr-benchmarks" / "seg_and_ocr"
+    rows = list(csv.reader((folder / "groundtruth.csv").open()))
+    rows = sorted(r for r in rows if len(r) >= 3 and (folder / "usimages" / r[0]).exists())
+    train, held = [], []
+    for k, (name, _state, text) in enumerate(rows):
+        item = (folder / "usimages" / name, normalize_text(text))
+        (held if k % 5 == 4 else train).append(item)
+    return train, held
+
+
+def photo_crops(items: list[dict]) -> list[tuple[np.ndarray, str]]:
+    out = []
+    for item in items:
+        text = normalize_text(item["text"])
+        if not text:
+            continue
+        image = cv2.cvtColor(cv2.imread(str(item["path"])), cv2.COLOR_BGR2RGB)
+        x0, y0 = item["corners"].min(axis=0)
+        x1, y1 = item["corners"].max(axis=0)
+        out.append((image, (x0, y0, x1, y1), text))
+    return out
+
+
+def crop_with_jitter(image, box, rng, jitter=0.08):
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    dx = rng.uniform(-jitter, jitter, 4) * [w, h, w, h]
+    a = int(max(0, x0 + dx[0] - 0.04 * w))
+    b = int(max(0, y0 + dx[1] - 0.08 * h))
+    c = int(min(image.shape[1], x1 + dx[2] + 0.04 * w))
+    d = int(min(image.shape[0], y1 + dx[3] + 0.08 * h))
+    return image[b:d, a:c]
+
+
+def encode(text: str) -> list[int]:
+    return [1 + ALPHABET.index(c) for c in text]
+
+
+def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
+    plate = render_plate(rng)
+    image = augment(plate.image, rng, strength=strength)
+    view = plate_views(image)[1 if plate.two_line else 0]
+    text = plate.text
+    if plate.two_line and plate.country == "KZ":
+        text = text[:3] + text[-2:] + text[3:-2]  # the stitched view reads top line first
+    elif plate.two_line:
+        text = plate.text  # other two-line plates read top then bottom, as rendered
+    return view, text
+
+
+class PlateOCR(nn.Module):
+    """CNN to a width-wise sequence of 40 frames, 37 classes (blank + 0-9 + A-Z)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def conv(cin, cout):
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+            )
+
+        self.features = nn.Sequential(
+            conv(1, 32),
+            nn.MaxPool2d(2),  # 20 x 80
+            conv(32, 64),
+            nn.MaxPool2d(2),  # 10 x 40
+            conv(64, 128),
+            conv(128, 128),
+            nn.MaxPool2d((2, 1)),  # 5 x 40
+            conv(128, 192),
+            conv(192, 192),
+        )
+        self.sequence = nn.Sequential(
+            nn.Conv1d(192, 192, 3, 1, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(192, 192, 3, 1, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(192, CLASSES, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x).mean(dim=2)  # (N, 192, 40)
+        return self.sequence(f).permute(0, 2, 1)  # (N, T, C) logits
+
+
+def train(minutes: float, batch: int = 64) -> PlateOCR:
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    us_train, _ = us_crops()
+    photos_train, _ = split(load_photos())
+    photos = photo_crops(photos_train)
+    us_images = [(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), t) for p, t in us_train]
+    queue_: queue.Queue = queue.Queue(maxsize=6)
+
+    def produce() -> None:
+        while True:
+            views, texts = [], []
+            while len(views) < batch:
+                r = rng.random()
+                try:
+                    if r < 0.55:
+                        view, text = synthetic_sample(rng)
+                    elif r < 0.85:
+                        image, text = us_images[int(rng.integers(len(us_images)))]
+                        if rng.random() < 0.5:
+                            image = augment(image, rng, strength=0.4)
+                        view = plate_views(image)[0]
+                    else:
+                        image, box, text = photos[int(rng.integers(len(photos)))]
+                        crop = crop_with_jitter(image, box, rng)
+                        if crop.size == 0:
+                            continue
+                        view = plate_views(crop)[0]
+                except cv2.error:
+                    continue
+                views.append(view)
+                texts.append(text)
+            queue_.put((views, texts))
+
+    threading.Thread(target=produce, daemon=True).start()
+    net = PlateOCR()
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    start = time.monotonic()
+    deadline = start + minutes * 60
+    step = 0
+    while time.monotonic() < deadline:
+        views, texts = queue_.get(timeout=120)
+        x = torch.from_numpy(np.stack(views)[:, None].astype(np.float32))
+        targets = torch.tensor([i for t in texts for i in encode(t)], dtype=torch.long)
+        lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
+        progress = (time.monotonic() - start) / (minutes * 60)
+        for group in opt.param_groups:
+            group["lr"] = 2e-3 * 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
+        logits = net(x)
+        log_probs = F.log_softmax(logits, dim=2).permute(1, 0, 2)  # (T, N, C)
+        input_lengths = torch.full((len(texts),), log_probs.shape[0], dtype=torch.long)
+        loss = ctc(log_probs, targets, input_lengths, lengths)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            print(
+                f"step {step} {time.monotonic() - start:6.0f}s loss {loss.item():.3f}", flush=True
+            )
+    return net
+
+
+def export(net: PlateOCR, path: Path) -> None:
+    net.eval()
+    dummy = torch.zeros(2, 1, *OCR_SIZE)
+    torch.onnx.export(
+        net,
+        dummy,
+        str(path),
+        input_names=["images"],
+        output_names=["logits"],
+        dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+def evaluate(onnx_path: Path) -> dict:
+    from imaging.anpr.read import read_plates
+
+    results: dict = {}
+    _, us_held = us_crops()
+    crops = [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p, _ in us_held]
+    start = time.perf_counter()
+    read = read_plates(crops, model=str(onnx_path))
+    per_crop_ms = (time.perf_counter() - start) / len(crops) * 1000
+    truth = [t for _, t in us_held]
+    results["us_crops_held_out"] = _score(read, truth)
+    results["ms_per_crop_batched"] = round(per_crop_ms, 3)
+    _, photos_held = split(load_photos())
+    held = photo_crops(photos_held)
+    rng = np.random.default_rng(EVAL_SEED)
+    crops = [crop_with_jitter(img, box, rng, jitter=0.0) for img, box, _ in held]
+    results["photo_plates_held_out"] = _score(
+        read_plates(crops, model=str(onnx_path)), [t for *_, t in held]
+    )
+    per_format = {}
+    for fmt in FORMATS:
+        rng = np.random.default_rng(EVAL_SEED + hash(fmt.country + fmt.name) % 1000)
+        plates = [render_plate(rng, fmt=fmt) for _ in range(40)]
+        images = [augment(p.image, rng, strength=0.5) for p in plates]
+        got = read_plates(images, model=str(onnx_path))
+        per_format[f"{fmt.country} {fmt.name}"] = _score(got, [p.text for p in plates])["exact"]
+    kz = FORMATS[0]
+    rng = np.random.default_rng(EVAL_SEED + 7)
+    plates = [render_plate(rng, fmt=kz, two_line=True) for _ in range(40)]
+    got = read_plates([augment(p.image, rng, strength=0.5) for p in plates], model=str(onnx_path))
+    per_format["KZ two-line"] = _score(got, [p.text for p in plates])["exact"]
+    results["synthetic_exact_per_format"] = per_format
+    results["synthetic_exact_mean"] = float(np.mean(list(per_format.values())))
+    return results
+
+
+def _score(read, truth) -> dict:
+    exact = sum(r.text == t for r, t in zip(read, truth, strict=True))
+    folded = sum(
+        r.text.replace("O", "0") == t.replace("O", "0") for r, t in zip(read, truth, strict=True)
+    )
+    return {
+        "n": len(truth),
+        "exact": exact / max(len(truth), 1),
+        "exact_o0_folded": folded / max(len(truth), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=20.0)
+    parser.add_argument("--evaluate-only", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    onnx_path = HERE / "plate_ocr.onnx"
+    if not args.evaluate_only:
+        net = train(args.minutes)
+        export(net, onnx_path)
+        sidecar = {
+            "name": "anpr-ocr",
+            "file": onnx_path.name,
+            "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+            "task": "ocr",
+            "input_size": list(OCR_SIZE),
+            "input_layout": "NCHW",
+            "color": "gray",
+            "normalize": {"scale": 1.0, "mean": [0.0], "std": [1.0]},
+            "labels": ["<blank>", *ALPHABET],
+            "output_layout": "ctc",
+            "card": "plate_ocr.md",
+            "description": "plate OCR, CNN + CTC, 40x160 grey input",
+        }
+        (HERE / "plate_ocr.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+        from imaging.runtime import clear_sessions
+
+        clear_sessions()
+    metrics = evaluate(onnx_path)
+    print(json.dumps(metrics, indent=2))
+    (HERE / "plate_ocr_eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
