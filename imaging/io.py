@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from imaging._shared.atomic import atomic_write
 from imaging._shared.errors import (
     DTypeError,
     EmptyImageError,
@@ -485,22 +485,11 @@ def imwrite(path: str | os.PathLike, image: np.ndarray, *, quality: int = 95) ->
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise WriteError(f"{name}: the folder {folder} does not exist")
+    encoded = _encode(image, kind, name, quality)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        atomic_write(target, encoded)
     except OSError as exc:
-        raise WriteError(f"{name}: cannot write in {folder} ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(_encode(image, kind, name, quality))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise WriteError(f"{name}: could not be written ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _encode(image: np.ndarray, kind: str, name: str, quality: int) -> bytes:

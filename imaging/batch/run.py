@@ -8,13 +8,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imaging._shared.atomic import atomic_open
 from imaging._shared.errors import ImagingError
 from imaging._version import __version__
 from imaging.batch.store import ResultStore, Row
@@ -157,17 +157,9 @@ def _overlay_path(out_dir: Path, rel: str) -> Path:
 
 
 def _write_jsonl(store: ResultStore, modality: str, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".jsonl.tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for row in store.iter_rows(modality):
-                fh.write(json.dumps(row, allow_nan=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target, "w", encoding="utf-8") as fh:
+        for row in store.iter_rows(modality):
+            fh.write(json.dumps(row, allow_nan=False) + "\n")
 
 
 def run_batch(
