@@ -1,0 +1,125 @@
+"""The number-plate analyzer: detect plates, rectify them, read them, validate the format."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from imaging.analyzer import AnalyzerBase, ImageInput, source_name
+from imaging.results import Detections, Result
+
+__all__ = ["AnprAnalyzer"]
+
+
+class AnprAnalyzer(AnalyzerBase):
+    """Find and read number plates in photographs.
+
+    Parameters
+    ----------
+    countries : sequence of str, optional
+        Plate formats considered (e.g. ``["KZ", "RU", "BY", "KG", "AM"]``); default all.
+    detector, ocr : str
+        Shipped model names or paths of compatible ONNX files.
+    conf_threshold : float
+        Minimum plate-detection score.
+    providers : str
+        ONNX execution providers.
+
+    Each detection has ``label`` "plate", ``text``, ``country``, ``pattern``,
+    ``text_confidence``, ``two_line``, ``corners`` and ``alternatives``.
+
+    Examples
+    --------
+    >>> result = AnprAnalyzer().analyze("samples/anpr/vehicle_1_KZ.jpg")  # doctest: +SKIP
+    >>> result.detections.data["text"]  # doctest: +SKIP
+    """
+
+    name = "anpr"
+
+    def __init__(
+        self,
+        *,
+        countries: Sequence[str] | None = None,
+        detector: str = "anpr-detector",
+        ocr: str = "anpr-ocr",
+        conf_threshold: float = 0.3,
+        providers: str = "cpu",
+    ) -> None:
+        from imaging.runtime import _as_spec, get_session, sha256_file
+
+        self.countries = tuple(countries) if countries else None
+        self.detector = detector
+        self.ocr = ocr
+        self.conf_threshold = float(conf_threshold)
+        self.providers = providers
+        self.models = {}
+        for model in (detector, ocr):
+            spec = _as_spec(model)
+            get_session(spec, providers=providers)  # verified and opened once, here
+            self.models[spec.name] = spec.sha256 or sha256_file(spec.path)
+
+    def warmup(self) -> None:
+        """Run both models once on a synthetic plate."""
+        from imaging.anpr.read import read_plates
+        from imaging.anpr.synth import render_plate
+
+        plate = render_plate(np.random.default_rng(0))
+        read_plates([plate.image], model=self.ocr, providers=self.providers)
+        self.analyze(np.full((240, 320, 3), 128, np.uint8))
+
+    def analyze(self, image: ImageInput, /, **context: Any) -> Result:
+        from imaging._shared.timing import stage
+        from imaging.anpr.detect import detect_plates, to_rgb8
+        from imaging.anpr.read import read_plates
+        from imaging.anpr.rectify import rectify
+        from imaging.io import imread
+
+        timings: dict[str, float] = {}
+        with stage(timings, "read"):
+            pixels = imread(image) if not isinstance(image, np.ndarray) else image
+            rgb = to_rgb8(pixels)
+        with stage(timings, "detect"):
+            dets = detect_plates(
+                rgb,
+                model=self.detector,
+                conf_threshold=self.conf_threshold,
+                providers=self.providers,
+            )
+        with stage(timings, "rectify"):
+            crops = [rectify(rgb, quad) for quad in dets.data["corners"]]
+        with stage(timings, "read_text"):
+            texts = read_plates(
+                crops,
+                model=self.ocr,
+                countries=context.get("countries", self.countries),
+                providers=self.providers,
+            )
+        keep = np.array([bool(t.text) for t in texts], bool)
+        if len(dets):
+            alternatives = np.empty(len(texts), dtype=object)
+            alternatives[:] = [
+                [{"text": a, "country": c, "score": round(s, 4)} for a, c, s in t.alternatives]
+                for t in texts
+            ]
+            data = dict(dets.data)
+            data.update(
+                text=np.array([t.text for t in texts], dtype=object),
+                country=np.array([t.country for t in texts], dtype=object),
+                pattern=np.array([t.pattern for t in texts], dtype=object),
+                text_confidence=np.array([round(t.confidence, 4) for t in texts], np.float32),
+                two_line=np.array([t.two_line for t in texts], bool),
+                alternatives=alternatives,
+            )
+            dets = Detections(
+                dets.xyxy, confidence=dets.confidence, class_id=dets.class_id, data=data
+            )[keep]
+        return Result(
+            source=source_name(image, context),
+            modality=self.name,
+            detections=dets,
+            timings_ms=timings,
+            models=dict(self.models),
+            image_shape=pixels.shape,
+        )
