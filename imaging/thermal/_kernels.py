@@ -6,7 +6,12 @@ import numpy as np
 
 from imaging._shared.jit import njit
 
-__all__ = ["component_stats", "component_stats_reference"]
+__all__ = [
+    "component_stats",
+    "component_stats_reference",
+    "local_percentile",
+    "local_percentile_reference",
+]
 
 
 @njit
@@ -70,3 +75,55 @@ def component_stats_reference(
         if members.size:
             argmax[k] = members[np.argmax(flat[members])]
     return {"min": mn, "max": mx, "mean": mean, "count": count, "argmax": argmax}
+
+
+@njit
+def _window_percentile(padded: np.ndarray, k: int, q: float) -> np.ndarray:
+    h = padded.shape[0] - k + 1
+    w = padded.shape[1] - k + 1
+    out = np.empty((h, w), np.float32)
+    buffer = np.empty(k * k, np.float64)
+    for y in range(h):
+        for x in range(w):
+            n = 0
+            for dy in range(k):
+                for dx in range(k):
+                    v = padded[y + dy, x + dx]
+                    if np.isfinite(v):
+                        buffer[n] = v
+                        n += 1
+            if n == 0:
+                out[y, x] = np.nan
+                continue
+            values = np.sort(buffer[:n])
+            position = q / 100.0 * (n - 1)
+            lower = int(np.floor(position))
+            upper = min(lower + 1, n - 1)
+            frac = position - lower
+            out[y, x] = values[lower] + (values[upper] - values[lower]) * frac
+    return out
+
+
+def local_percentile(image: np.ndarray, size: int, q: float) -> np.ndarray:
+    """The ``q``-th percentile of every ``size`` × ``size`` window (NaN ignored), float32.
+
+    Edges are mirrored (``np.pad`` mode ``"symmetric"``); ``size`` must be odd; the
+    percentile interpolates linearly like ``np.percentile``. A window of NaN only gives NaN.
+    """
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd number, got {size}")
+    if not 0.0 <= q <= 100.0:
+        raise ValueError(f"q must lie in [0, 100], got {q}")
+    padded = np.pad(np.asarray(image, np.float64), size // 2, mode="symmetric")
+    return _window_percentile(np.ascontiguousarray(padded), int(size), float(q))
+
+
+def local_percentile_reference(image: np.ndarray, size: int, q: float) -> np.ndarray:
+    """:func:`local_percentile` computed with plain numpy (for the tests)."""
+    import warnings
+
+    padded = np.pad(np.asarray(image, np.float64), size // 2, mode="symmetric")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
+        return np.nanpercentile(windows, q, axis=(-2, -1)).astype(np.float32)

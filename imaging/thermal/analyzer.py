@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from imaging.analyzer import AnalyzerBase, ImageInput, source_name
-from imaging.results import Result
-from imaging.thermal.hotspots import detect_hotspots, person_like_flags
-from imaging.thermal.palettes import render
-from imaging.thermal.radiometry import read_thermal
+from imaging.results import Flag, Result
+from imaging.thermal.planck import ThermalParameterError, ThermalParams
 
-__all__ = ["OVERRIDES", "ThermalAnalyzer"]
+__all__ = ["OVERRIDES", "PARAMETER_NAMES", "ThermalAnalyzer"]
 
 OVERRIDES = (
     "emissivity",
@@ -23,34 +23,73 @@ OVERRIDES = (
     "window_transmission",
     "humidity_percent",
 )
+"""The scene parameters a caller usually sets per image (the camera constants are fixed)."""
+
+PARAMETER_NAMES = tuple(f.name for f in fields(ThermalParams))
+"""Every parameter of :class:`ThermalParams`; each may be given in ``analyze`` context."""
+
+PLANCK_NAMES = frozenset({"planck_r1", "planck_r2", "planck_b", "planck_f", "planck_o"})
 
 
 class ThermalAnalyzer(AnalyzerBase):
-    """Analyze radiometric thermal images.
+    """Analyze radiometric thermal images: temperatures, statistics, hotspots, alerts.
+
+    All options are keyword-only and fixed at construction; :meth:`analyze` never changes the
+    instance, so one analyzer can serve several threads.
 
     Parameters
     ----------
-    above_background_c : float
-        A hotspot is at least this much warmer than its local background.
+    above_background_c : float, optional
+        A hotspot is at least this much warmer than its local background (None: no such
+        criterion).
+    background_percentile : float
+        The local background is this percentile of the surrounding window (50: median).
     threshold_c : float, optional
         And, if given, at least this hot in absolute terms.
     gi_star_z : float, optional
-        And, if given, significant by the Getis-Ord Gi* statistic.
+        And, if given, significant by the Getis-Ord Gi* statistic (1.96: 5 %, 2.58: 1 %).
     min_area_px : int
         Smallest hotspot.
-    alarm_above_c : float, optional
-        Raise an ``alarm`` flag when the maximum exceeds this.
+    max_hotspots : int
+        At most this many hotspots, hottest first.
+    alarm_above_c, alarm_below_c : float, optional
+        Raise an ``alarm`` flag when the maximum exceeds (the minimum falls below) this.
     detect_people : bool
-        Raise ``person`` flags for person-like heat signatures.
+        Raise ``person`` flags for person-like heat signatures (skin band ``person_band_c``).
+    person_band_c : (float, float)
+        Skin-surface temperature band of the person flag.
     palette : str
-        Palette of the ``display`` map used for overlays.
+        Palette of the ``display`` map used for overlays (None: no display map).
     tlinear_scale : float or "auto"
-        Kelvin per count of TLinear TIFFs.
+        Kelvin per count of 16-bit TLinear TIFFs (0.04 or 0.01).
+    params : ThermalParams, optional
+        Camera constants for uint16 arrays of raw counts given without ``params`` context.
+    providers : any
+        Accepted for the common CLI interface; unused (no model).
 
-    ``analyze(path_or_array, **context)`` takes the file (R-JPEG, FFF, SEQ first frame,
-    TLinear TIFF, float TIFF/NPY) or an array, and per-call overrides of the file's parameters
-    in ``context``: ``emissivity``, ``distance_m``, ``reflected_c``, ``atmosphere_c``,
-    ``window_c``, ``window_transmission``, ``humidity_percent``.
+    Notes
+    -----
+    ``analyze(image_or_path, /, **context)`` takes
+
+    - a path or bytes: FLIR R-JPEG, FFF, SEQ or CSQ (frame ``context["frame"]``, default 0),
+      16-bit TLinear TIFF, float TIFF/NPY of °C;
+    - a float array of °C;
+    - a uint16 array of raw counts with the camera's constants: ``context["params"]`` (a
+      :class:`ThermalParams`), the five Planck constants as context fields, or the analyzer's
+      ``params``; a uint16 array with ``context["tlinear_scale"]`` is TLinear data.
+
+    Any :class:`ThermalParams` field in ``context`` (``emissivity``, ``distance_m``,
+    ``reflected_c``, ``atmosphere_c``, ``window_c``, ``window_transmission``,
+    ``humidity_percent``, the Planck constants...), or in a mapping ``context["params"]``,
+    overrides the file's value; ``None`` values are ignored. A :class:`ThermalParams` in
+    ``context["params"]`` replaces the file's parameters as a whole.
+
+    The :class:`~imaging.results.Result` holds ``maps["temperature_c"]`` (float32 °C, NaN
+    where the model is undefined), ``maps["valid_mask"]`` (bool), ``maps["display"]`` (uint8
+    RGB); measurements ``min_c``, ``max_c``, ``mean_c``, ``median_c``, ``p5_c``, ``p95_c``
+    over valid pixels, ``invalid_px``, ``kind``, ``parameters`` (as applied); hotspot
+    detections; ``person`` and ``alarm`` flags; ``timings_ms`` for ``decode``,
+    ``temperature``, ``statistics``, ``hotspots``, ``render``.
 
     Examples
     --------
@@ -66,75 +105,137 @@ class ThermalAnalyzer(AnalyzerBase):
     def __init__(
         self,
         *,
-        above_background_c: float = 5.0,
+        above_background_c: float | None = 5.0,
+        background_percentile: float = 50.0,
         threshold_c: float | None = None,
         gi_star_z: float | None = None,
         min_area_px: int = 4,
+        max_hotspots: int = 100,
         alarm_above_c: float | None = None,
+        alarm_below_c: float | None = None,
         detect_people: bool = True,
-        palette: str = "iron",
+        person_band_c: tuple[float, float] = (28.0, 37.0),
+        palette: str | None = "iron",
         tlinear_scale: float | str = "auto",
+        params: ThermalParams | None = None,
         providers: Any = None,
     ) -> None:
+        from imaging.thermal.palettes import palette_lut
+
+        if above_background_c is None and threshold_c is None and gi_star_z is None:
+            raise ValueError(
+                "ThermalAnalyzer: give at least one of above_background_c, threshold_c, gi_star_z"
+            )
+        if not 0.0 <= background_percentile <= 100.0:
+            raise ValueError(
+                f"background_percentile must lie in [0, 100], got {background_percentile}"
+            )
+        if tlinear_scale != "auto" and float(tlinear_scale) <= 0:
+            raise ValueError(f"tlinear_scale must be positive or 'auto', got {tlinear_scale}")
+        if params is not None and not isinstance(params, ThermalParams):
+            raise TypeError(f"params: expected ThermalParams, got {type(params).__name__}")
         self.above_background_c = above_background_c
+        self.background_percentile = float(background_percentile)
         self.threshold_c = threshold_c
         self.gi_star_z = gi_star_z
         self.min_area_px = int(min_area_px)
+        self.max_hotspots = int(max_hotspots)
         self.alarm_above_c = alarm_above_c
+        self.alarm_below_c = alarm_below_c
         self.detect_people = bool(detect_people)
+        self.person_band_c = (float(person_band_c[0]), float(person_band_c[1]))
         self.palette = palette
         self.tlinear_scale = tlinear_scale
-        render(np.zeros((1, 1), np.float32), palette=palette)  # validates the palette name
+        self.params = params.checked() if params is not None else None
+        if palette is not None:
+            palette_lut(palette)  # validates the palette name
 
     def warmup(self) -> None:
-        """Compile the kernels and build the lookup tables on a tiny synthetic frame."""
+        """Compile the kernels and build a lookup table on a tiny synthetic frame."""
         frame = np.full((32, 32), 18000, np.uint16)
         frame[8:16, 8:16] = 20000
-        self.analyze(frame)
+        self.analyze(frame, params=self.params or ThermalParams())
+
+    # ----------------------------------------------------------------------------------------
+
+    def _read(
+        self, image: ImageInput, context: Mapping[str, Any], overrides: Mapping[str, Any]
+    ) -> Any:
+        from imaging.thermal.radiometry import iter_frames, read_thermal
+
+        params = context.get("params")
+        params = params if isinstance(params, ThermalParams) else None
+        scale = context.get("tlinear_scale") or self.tlinear_scale
+        if isinstance(image, np.ndarray):
+            if image.dtype == np.uint16 and params is None and "tlinear_scale" not in context:
+                if PLANCK_NAMES <= set(overrides):
+                    params = ThermalParams()  # every camera constant given in the context
+                else:
+                    params = self.params
+            return read_thermal(image, params=params, tlinear_scale=scale)
+        frame_index = int(context.get("frame") or 0)
+        if frame_index:
+            for index, frame in enumerate(iter_frames(image)):
+                if index == frame_index:
+                    return _with_params(frame, params)
+            from imaging._shared.errors import PageError
+
+            raise PageError(f"{source_name(image, dict(context))}: has no frame {frame_index}")
+        return _with_params(read_thermal(image, params=params, tlinear_scale=scale), params)
 
     def analyze(self, image: ImageInput, /, **context: Any) -> Result:
         from imaging._shared.timing import stage
+        from imaging.thermal.hotspots import detect_hotspots, person_like_flags
 
         timings: dict[str, float] = {}
-        overrides = {k: context.get(k) for k in OVERRIDES}
+        overrides = _overrides(context)
         with stage(timings, "decode"):
-            frame = read_thermal(image, tlinear_scale=self.tlinear_scale)
+            frame = self._read(image, context, overrides)
         with stage(timings, "temperature"):
-            t = frame.temperature_c(**overrides)
-        valid = np.isfinite(t)
-        measurements: dict[str, Any] = {
-            "kind": frame.kind,
-            "valid_fraction": float(valid.mean()),
-        }
-        if valid.any():
-            values = t[valid]
-            measurements.update(
-                min_c=float(values.min()),
-                max_c=float(values.max()),
-                mean_c=float(values.mean()),
-                median_c=float(np.median(values)),
-            )
-        if frame.params is not None:
-            applied = frame.params.replace(**overrides)
-            measurements["parameters"] = {k: getattr(applied, k) for k in OVERRIDES}
-        for key in ("camera_model", "tlinear_scale", "frame"):
-            if frame.info.get(key) not in (None, ""):
-                measurements[key] = frame.info[key]
+            t, valid = frame.temperature_c(return_mask=True, **overrides)
+        with stage(timings, "statistics"):
+            measurements = _statistics(t, valid)
+            measurements["kind"] = frame.kind
+            if frame.params is not None:
+                applied = frame.params.replace(**overrides).checked()
+                measurements["parameters"] = {k: getattr(applied, k) for k in PARAMETER_NAMES}
+            for key in ("camera_model", "tlinear_scale", "frame", "date_time_original"):
+                if frame.info.get(key) not in (None, ""):
+                    measurements[key] = frame.info[key]
         with stage(timings, "hotspots"):
             dets = detect_hotspots(
                 t,
                 threshold_c=self.threshold_c,
                 above_background_c=self.above_background_c,
+                background_percentile=self.background_percentile,
                 gi_star_z=self.gi_star_z,
                 min_area_px=self.min_area_px,
+                max_hotspots=self.max_hotspots,
             )
-            flags = person_like_flags(t) if self.detect_people else []
-        if (
-            self.alarm_above_c is not None
-            and measurements.get("max_c", -np.inf) > self.alarm_above_c
-        ):
-            from imaging.results import Flag
+            flags = person_like_flags(t, band_c=self.person_band_c) if self.detect_people else []
+            flags.extend(self._alarms(t, measurements))
+        maps = {"temperature_c": t, "valid_mask": valid}
+        if self.palette is not None:
+            from imaging.thermal.palettes import render
 
+            with stage(timings, "render"):
+                maps["display"] = render(t, palette=self.palette)
+        return Result(
+            source=source_name(image, context),
+            modality=self.name,
+            detections=dets,
+            flags=flags,
+            maps=maps,
+            measurements=measurements,
+            timings_ms=timings,
+            image_shape=t.shape,
+        )
+
+    def _alarms(self, t: np.ndarray, measurements: Mapping[str, Any]) -> list[Flag]:
+        flags = []
+        if self.alarm_above_c is not None and measurements.get("max_c", -np.inf) > (
+            self.alarm_above_c
+        ):
             y, x = np.unravel_index(np.nanargmax(t), t.shape)
             flags.append(
                 Flag(
@@ -143,17 +244,62 @@ class ThermalAnalyzer(AnalyzerBase):
                     1.0,
                     f"{measurements['max_c']:.1f} °C exceeds the alarm level "
                     f"{self.alarm_above_c:.1f} °C",
+                    {"rule": "above", "level_c": self.alarm_above_c},
                 )
             )
-        with stage(timings, "render"):
-            display = render(t, palette=self.palette)
-        return Result(
-            source=source_name(image, context),
-            modality=self.name,
-            detections=dets,
-            flags=flags,
-            maps={"temperature_c": t, "display": display},
-            measurements=measurements,
-            timings_ms=timings,
-            image_shape=t.shape,
+        if self.alarm_below_c is not None and measurements.get("min_c", np.inf) < (
+            self.alarm_below_c
+        ):
+            y, x = np.unravel_index(np.nanargmin(t), t.shape)
+            flags.append(
+                Flag(
+                    "alarm",
+                    (x, y, x + 1, y + 1),
+                    1.0,
+                    f"{measurements['min_c']:.1f} °C is below the alarm level "
+                    f"{self.alarm_below_c:.1f} °C",
+                    {"rule": "below", "level_c": self.alarm_below_c},
+                )
+            )
+        return flags
+
+
+def _overrides(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter overrides from the context: its ``params`` mapping, then its own fields."""
+    given = context.get("params")
+    if given is not None and not isinstance(given, (ThermalParams, Mapping)):
+        raise ThermalParameterError(
+            f"params: expected ThermalParams or a mapping of its fields, got {type(given).__name__}"
         )
+    merged = dict(given) if isinstance(given, Mapping) else {}
+    merged.update({k: context[k] for k in PARAMETER_NAMES if k in context})
+    unknown = set(merged) - set(PARAMETER_NAMES)
+    if unknown:
+        raise ThermalParameterError(f"unknown thermal parameter(s): {', '.join(sorted(unknown))}")
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def _with_params(frame: Any, params: ThermalParams | None) -> Any:
+    """The frame with the caller's parameters in place of the file's, when given."""
+    if params is None or frame.raw is None:
+        return frame
+    from dataclasses import replace
+
+    return replace(frame, params=params)
+
+
+def _statistics(t: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
+    values = t[valid]
+    out: dict[str, Any] = {"invalid_px": int(valid.size - values.size)}
+    out["valid_fraction"] = float(values.size / max(valid.size, 1))
+    if values.size:
+        p5, median, p95 = np.percentile(values, [5, 50, 95])
+        out.update(
+            min_c=float(values.min()),
+            max_c=float(values.max()),
+            mean_c=float(values.mean(dtype=np.float64)),
+            median_c=float(median),
+            p5_c=float(p5),
+            p95_c=float(p95),
+        )
+    return out

@@ -11,6 +11,9 @@ humidity, atmospheric constants, model name).
 
 from __future__ import annotations
 
+import datetime
+import io
+import math
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,13 +40,17 @@ class FFFFrame:
     """One decoded FFF frame.
 
     ``raw`` is the (H, W) uint16 sensor image in the camera's orientation; ``params`` the
-    radiometric parameters read from the camera record; ``info`` the other camera fields.
+    radiometric parameters read from the camera record; ``info`` the other camera fields;
+    ``raw_format`` how the frame was stored (``"raw"``, ``"png"``, ``"jpegls"``, ``"tiff"``);
+    ``missing_bytes`` how many bytes of padding after a complete compressed frame the data
+    lacked (0 for an intact frame).
     """
 
     raw: np.ndarray
     params: ThermalParams
     info: dict[str, Any] = field(default_factory=dict)
     raw_format: str = "raw"
+    missing_bytes: int = 0
 
 
 def _byte_order(header: bytes) -> str:
@@ -105,20 +112,30 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
         import cv2
 
         image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
-        if image is None or image.dtype != np.uint16:
-            raise FFFError(f"{name}: the PNG raw frame could not be decoded as 16-bit")
+        if image is None or image.dtype != np.uint16 or image.ndim != 2:
+            raise FFFError(f"{name}: the PNG raw frame could not be decoded as 16-bit grey")
         # FLIR writes the PNG's 16-bit samples in little-endian order: swap after decoding
-        return image.byteswap(), "png"
+        return _checked_shape(image.byteswap(), width, height, name), "png"
     if payload.startswith(b"\xff\xd8\xff"):
         try:
             import imagecodecs
 
-            image = imagecodecs.jpegls_decode(payload)
+            image = np.asarray(imagecodecs.jpegls_decode(payload))
         except Exception as exc:  # imagecodecs raises its own error types
             raise FFFError(f"{name}: the JPEG-LS raw frame could not be decoded ({exc})") from None
-        if image.shape[:2] != (height, width):
-            image = np.asarray(image).reshape(height, width)
-        return np.asarray(image, dtype=np.uint16), "jpegls"
+        if image.dtype.itemsize > 2 or image.ndim != 2:
+            raise FFFError(f"{name}: the JPEG-LS raw frame is {image.dtype} {image.shape}")
+        return _checked_shape(image.astype(np.uint16), width, height, name), "jpegls"
+    if payload[:4] in (b"II*\0", b"MM\0*"):
+        import tifffile
+
+        try:
+            image = tifffile.imread(io.BytesIO(payload))
+        except Exception as exc:  # tifffile raises many error types on damaged data
+            raise FFFError(f"{name}: the TIFF raw frame could not be decoded ({exc})") from None
+        if image.dtype != np.uint16 or image.ndim != 2:
+            raise FFFError(f"{name}: the TIFF raw frame is {image.dtype} {image.shape}")
+        return _checked_shape(image, width, height, name), "tiff"
     needed = width * height * 2
     if len(payload) < needed:
         raise TruncatedImageError(
@@ -129,13 +146,51 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
     return image.astype(np.uint16), "raw"
 
 
+def _checked_shape(image: np.ndarray, width: int, height: int, name: str) -> np.ndarray:
+    """The decoded frame, which must have the size its record header announces."""
+    if image.shape == (height, width):
+        return image
+    if image.size == width * height and image.shape[::-1] != (height, width):
+        return image.reshape(height, width)  # a stream stored as one long row or column
+    raise FFFError(
+        f"{name}: the raw frame decodes to {image.shape[1]}x{image.shape[0]}, its record "
+        f"announces {width}x{height}"
+    )
+
+
+def _float(value: float) -> float:
+    """A float32 field as the decimal it was written as (0.95, not 0.949999988...)."""
+    if not math.isfinite(value):
+        return value
+    return float(np.format_float_positional(np.float32(value), unique=True, trim="0"))
+
+
+def _kelvin_to_c(value: float) -> float:
+    return round(_float(value) - 273.15, 6)
+
+
+def _date_time(record: bytes | memoryview) -> str | None:
+    """DateTimeOriginal (always little-endian): Unix seconds, milliseconds, zone offset."""
+    if len(record) < 0x38E:
+        return None
+    seconds, millis, zone = struct.unpack_from("<IIh", record, 0x384)
+    if seconds == 0 or abs(zone) > 24 * 60:
+        return None
+    local = datetime.datetime.fromtimestamp(seconds - zone * 60, datetime.UTC)
+    sign = "-" if zone > 0 else "+"
+    return (
+        f"{local:%Y-%m-%dT%H:%M:%S}.{millis % 1000:03d}"
+        f"{sign}{abs(zone) // 60:02d}:{abs(zone) % 60:02d}"
+    )
+
+
 def _camera_info(record: bytes | memoryview, name: str) -> tuple[ThermalParams, dict[str, Any]]:
     if len(record) < 0x310:
         raise FFFError(f"{name}: camera-information record is truncated ({len(record)} bytes)")
     order = _record_order(record)
 
     def f32(offset: int) -> float:
-        return float(struct.unpack_from(order + "f", record, offset)[0])
+        return _float(struct.unpack_from(order + "f", record, offset)[0])
 
     def text(offset: int, size: int) -> str:
         return bytes(record[offset : offset + size]).split(b"\0", 1)[0].decode("latin-1").strip()
@@ -143,35 +198,49 @@ def _camera_info(record: bytes | memoryview, name: str) -> tuple[ThermalParams, 
     humidity = f32(0x3C)
     # stored as a fraction by most cameras, as percent by some: exiftool's rule (> 2 is percent)
     humidity_percent = humidity if humidity > 2 else humidity * 100.0
-    params = ThermalParams(
-        planck_r1=f32(0x58),
-        planck_b=f32(0x5C),
-        planck_f=f32(0x60),
-        planck_o=float(struct.unpack_from(order + "i", record, 0x308)[0]),
-        planck_r2=f32(0x30C),
-        emissivity=f32(0x20),
-        distance_m=f32(0x24),
-        reflected_c=f32(0x28) - 273.15,
-        atmosphere_c=f32(0x2C) - 273.15,
-        window_c=f32(0x30) - 273.15,
-        window_transmission=f32(0x34),
-        humidity_percent=humidity_percent,
-        alpha1=f32(0x70),
-        alpha2=f32(0x74),
-        beta1=f32(0x78),
-        beta2=f32(0x7C),
-        atmospheric_x=f32(0x80),
-    )
+    try:
+        params = ThermalParams(
+            planck_r1=f32(0x58),
+            planck_b=f32(0x5C),
+            planck_f=f32(0x60),
+            planck_o=float(struct.unpack_from(order + "i", record, 0x308)[0]),
+            planck_r2=f32(0x30C),
+            emissivity=f32(0x20),
+            distance_m=f32(0x24),
+            reflected_c=_kelvin_to_c(f32(0x28)),
+            atmosphere_c=_kelvin_to_c(f32(0x2C)),
+            window_c=_kelvin_to_c(f32(0x30)),
+            window_transmission=f32(0x34),
+            humidity_percent=round(humidity_percent, 6),
+            alpha1=f32(0x70),
+            alpha2=f32(0x74),
+            beta1=f32(0x78),
+            beta2=f32(0x7C),
+            atmospheric_x=f32(0x80),
+        )
+    except (TypeError, ValueError) as exc:
+        raise FFFError(f"{name}: unreadable camera parameters ({exc})") from None
     info: dict[str, Any] = {
         "camera_model": text(0xD4, 32),
         "camera_part_number": text(0xF4, 16),
         "camera_serial_number": text(0x104, 16),
+        "camera_software": text(0x114, 16),
         "lens_model": text(0x170, 32),
-        "camera_range_c": (f32(0x94) - 273.15, f32(0x90) - 273.15),
+        "lens_part_number": text(0x190, 16),
+        "lens_serial_number": text(0x1A0, 16),
+        "field_of_view_deg": f32(0x1B4),
+        "filter_model": text(0x1EC, 16),
+        "camera_range_c": (_kelvin_to_c(f32(0x94)), _kelvin_to_c(f32(0x90))),
+        "camera_clip_c": (_kelvin_to_c(f32(0x9C)), _kelvin_to_c(f32(0x98))),
     }
     if len(record) >= 0x340:
+        info["raw_value_range_min"] = struct.unpack_from(order + "H", record, 0x310)[0]
+        info["raw_value_range_max"] = struct.unpack_from(order + "H", record, 0x312)[0]
         info["raw_value_median"] = struct.unpack_from(order + "H", record, 0x338)[0]
         info["raw_value_range"] = struct.unpack_from(order + "H", record, 0x33C)[0]
+    date_time = _date_time(record)
+    if date_time:
+        info["date_time_original"] = date_time
     return params, info
 
 
@@ -193,20 +262,35 @@ def parse_fff(data: bytes | memoryview, base: int = 0, *, name: str = "<FFF>") -
     """
     _, records = _directory(data, base, name)
     found: dict[int, bytes | memoryview] = {}
+    missing = 0
     for rec_type, offset, length in records:
         start = base + offset
-        if offset < HEADER_SIZE or start + length > len(data):
+        end = start + length
+        if rec_type == RAW_DATA and offset >= HEADER_SIZE and start + 0x20 < len(data) < end:
+            # the data ends inside the raw record: decode what is there; the decoders check
+            # that the frame is complete (byte count, PNG/JPEG-LS/TIFF stream structure)
+            missing = end - len(data)
+            end = len(data)
+        if offset < HEADER_SIZE or end > len(data):
             if rec_type in (RAW_DATA, CAMERA_INFO):
                 raise FFFError(
                     f"{name}: record 0x{rec_type:02x} at {offset} (+{length} bytes) lies outside "
                     f"the {len(data) - base} bytes of the frame"
                 )
             continue
-        found.setdefault(rec_type, memoryview(data)[start : start + length])
+        found.setdefault(rec_type, memoryview(data)[start:end])
     if RAW_DATA not in found:
         raise FFFError(f"{name}: the FFF frame has no raw thermal data record")
     if CAMERA_INFO not in found:
         raise FFFError(f"{name}: the FFF frame has no camera information record")
-    raw, raw_format = _decode_raw(found[RAW_DATA], name)
+    try:
+        raw, raw_format = _decode_raw(found[RAW_DATA], name)
+    except FFFError as exc:
+        if missing:
+            raise TruncatedImageError(
+                f"{name}: the data ends {missing} bytes before the end of the raw frame ({exc})"
+            ) from None
+        raise
     params, info = _camera_info(found[CAMERA_INFO], name)
-    return FFFFrame(raw=raw, params=params, info=info, raw_format=raw_format)
+    info["raw_width"], info["raw_height"] = int(raw.shape[1]), int(raw.shape[0])
+    return FFFFrame(raw=raw, params=params, info=info, raw_format=raw_format, missing_bytes=missing)

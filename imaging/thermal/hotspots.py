@@ -7,11 +7,19 @@ import math
 
 import numpy as np
 
+from imaging._shared.errors import ShapeError
 from imaging._shared.validation import check_image
 from imaging.results import Detections, Flag
-from imaging.thermal._kernels import component_stats
 
-__all__ = ["detect_hotspots", "getis_ord_gi_star", "person_like_flags"]
+__all__ = [
+    "SKIN_BAND_C",
+    "describe_regions",
+    "detect_hotspots",
+    "getis_ord_gi_star",
+    "hotspot_mask",
+    "local_background",
+    "person_like_flags",
+]
 
 SKIN_BAND_C = (28.0, 37.0)
 
@@ -65,12 +73,115 @@ def getis_ord_gi_star(temperature_c: np.ndarray, *, window: int = 9) -> np.ndarr
     return ((local_sum - mean * w) / denominator).astype(np.float32)
 
 
+def local_background(
+    temperature_c: np.ndarray, *, size: int | None = None, percentile: float = 50.0
+) -> np.ndarray:
+    """The scene background around every pixel: a percentile of a ``size``-wide window.
+
+    The window statistic is computed exactly (NaN ignored) on a copy reduced so that the window
+    spans about 15 pixels, then interpolated back; ``percentile=50`` is the local median.
+
+    Parameters
+    ----------
+    temperature_c : ndarray (H, W) float32 or float64
+        Temperatures in °C.
+    size : int, optional
+        Window side in pixels (made odd); default a quarter of the shorter side, at least 15.
+    percentile : float
+        Which percentile of the window is the background (50: median; 25: a cooler estimate).
+
+    Returns
+    -------
+    ndarray (H, W) float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.full((60, 80), 18.0, np.float32); t[10:14, 30:34] = 40.0
+    >>> float(local_background(t)[12, 32])
+    18.0
+    """
+    import cv2
+
+    from imaging.thermal._kernels import local_percentile
+
+    t = _check_map(temperature_c)
+    finite = np.isfinite(t)
+    if not finite.any():
+        return np.full(t.shape, np.nan, np.float32)
+    size = int(size) if size is not None else max(15, min(t.shape) // 4)
+    if size < 3:
+        raise ValueError(f"size must be at least 3 pixels, got {size}")
+    size |= 1
+    h, w = t.shape
+    factor = max(1, size // 15)
+    filled = np.where(finite, t, np.float32(np.median(t[finite]))).astype(np.float32)
+    if factor > 1:
+        small = cv2.resize(
+            filled, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
+        )
+    else:
+        small = filled
+    k = max(3, (size // factor) | 1)
+    k = min(k, (2 * min(small.shape) - 1) | 1)  # the mirrored pad must fit in the image
+    background = local_percentile(small, k, percentile)
+    if factor > 1:
+        background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    return background.astype(np.float32, copy=False)
+
+
+def hotspot_mask(
+    temperature_c: np.ndarray,
+    *,
+    threshold_c: float | None = None,
+    above_background_c: float | None = 5.0,
+    background_size: int | None = None,
+    background_percentile: float = 50.0,
+    gi_star_z: float | None = None,
+    gi_window: int = 9,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels that pass every hotspot criterion given, and the local background.
+
+    See :func:`detect_hotspots` for the criteria.
+
+    Returns
+    -------
+    mask : ndarray (H, W) bool
+        Hot pixels (NaN pixels are never hot).
+    background : ndarray (H, W) float32
+        The local background in °C (NaN when ``above_background_c`` is None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.full((30, 30), 20.0, np.float32); t[5:8, 5:8] = 50
+    >>> int(hotspot_mask(t, threshold_c=40, above_background_c=None)[0].sum())
+    9
+    """
+    t = _check_map(temperature_c)
+    if threshold_c is None and above_background_c is None and gi_star_z is None:
+        raise ValueError("give at least one of threshold_c, above_background_c, gi_star_z")
+    hot = np.isfinite(t)
+    with np.errstate(invalid="ignore"):
+        if threshold_c is not None:
+            hot &= t >= threshold_c
+        if above_background_c is not None:
+            background = local_background(t, size=background_size, percentile=background_percentile)
+            hot &= t - background >= above_background_c
+        else:
+            background = np.full(t.shape, np.nan, np.float32)
+        if gi_star_z is not None:
+            hot &= getis_ord_gi_star(t, window=gi_window) >= gi_star_z
+    return hot, background
+
+
 def detect_hotspots(
     temperature_c: np.ndarray,
     *,
     threshold_c: float | None = None,
     above_background_c: float | None = 5.0,
     background_size: int | None = None,
+    background_percentile: float = 50.0,
     gi_star_z: float | None = None,
     gi_window: int = 9,
     min_area_px: int = 4,
@@ -81,14 +192,17 @@ def detect_hotspots(
     A pixel is hot when it passes every criterion given:
 
     - ``threshold_c``: at or above this absolute temperature;
-    - ``above_background_c``: this much above the local background, the median of a
-      ``background_size`` window (default a quarter of the shorter image side);
-    - ``gi_star_z``: Getis-Ord Gi* z-score at or above this value.
+    - ``above_background_c``: this much above the local background, the
+      ``background_percentile`` (default 50: the median) of a ``background_size`` window
+      (default a quarter of the shorter image side);
+    - ``gi_star_z``: Getis-Ord Gi* z-score at or above this value (1.96: 5 %, 2.58: 1 %).
+
+    Hot pixels are grouped into 8-connected components, each measured on the temperatures.
 
     Parameters
     ----------
     temperature_c : ndarray (H, W) float32 or float64
-        Temperatures in °C; NaN pixels are never hot.
+        Temperatures in °C; NaN pixels are never hot and never enter the statistics.
     min_area_px : int
         Smaller components are dropped.
     max_hotspots : int
@@ -97,46 +211,108 @@ def detect_hotspots(
     Returns
     -------
     Detections
-        Boxes of the components, ``confidence`` rising with the excess over background, and
-        ``data``: ``label`` ("hotspot"), ``area_px``, ``centroid_xy``, ``min_c``, ``max_c``,
-        ``mean_c``, ``max_xy`` (location of the maximum), ``background_c``.
+        Boxes of the components (hottest first), ``confidence`` rising with the excess over
+        the background (or over the threshold), and ``data`` (float32 unless said):
+        ``label`` ("hotspot"), ``area_px`` (int64), ``centroid_xy`` (N, 2),
+        ``min_temp_c``, ``max_temp_c``, ``mean_temp_c``, ``max_xy`` (N, 2, location of the
+        maximum), ``background_temp_c`` (at the maximum; NaN without a background criterion).
 
     Examples
     --------
     >>> import numpy as np
     >>> t = np.full((60, 80), 18.0, np.float32); t[10:20, 30:36] = 34.0
     >>> dets = detect_hotspots(t)
-    >>> dets.xyxy.tolist(), float(dets.data["max_c"][0])
+    >>> dets.xyxy.tolist(), float(dets.data["max_temp_c"][0])
     ([[30.0, 10.0, 36.0, 20.0]], 34.0)
+    """
+    t = _check_map(temperature_c)
+    hot, background = hotspot_mask(
+        t,
+        threshold_c=threshold_c,
+        above_background_c=above_background_c,
+        background_size=background_size,
+        background_percentile=background_percentile,
+        gi_star_z=gi_star_z,
+        gi_window=gi_window,
+    )
+    dets = describe_regions(t, hot, min_area_px=min_area_px, max_regions=max_hotspots)
+    if not len(dets):
+        dets.data["background_temp_c"] = np.zeros(0, np.float32)
+        return dets
+    argmax = dets.data["max_xy"].astype(np.int64)
+    bg = background[argmax[:, 1], argmax[:, 0]]
+    if above_background_c is not None:
+        reference = bg
+    elif threshold_c is not None:
+        reference = np.full(len(dets), threshold_c, np.float32)
+    else:
+        reference = np.full(len(dets), np.nanmedian(t), np.float32)
+    excess = np.maximum(dets.data["max_temp_c"] - reference, 0)
+    return Detections(
+        dets.xyxy,
+        confidence=np.clip(1.0 - np.exp(-excess / 5.0), 0.0, 1.0),
+        data=dets.data | {"background_temp_c": bg.astype(np.float32)},
+    )
+
+
+def describe_regions(
+    temperature_c: np.ndarray,
+    mask: np.ndarray,
+    *,
+    min_area_px: int = 1,
+    max_regions: int | None = None,
+    label: str = "hotspot",
+) -> Detections:
+    """Split a mask into 8-connected components and measure each on the temperatures.
+
+    Parameters
+    ----------
+    temperature_c : ndarray (H, W) float32 or float64
+        Temperatures in °C (NaN pixels are left out of the statistics).
+    mask : ndarray (H, W) bool
+        The pixels to group.
+    min_area_px : int
+        Smaller components are dropped.
+    max_regions : int, optional
+        Keep only this many, hottest first.
+
+    Returns
+    -------
+    Detections
+        Hottest first; ``data``: ``label``, ``area_px`` (int64), ``centroid_xy``,
+        ``min_temp_c``, ``max_temp_c``, ``mean_temp_c``, ``max_xy`` (float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(16, dtype=np.float32).reshape(4, 4)
+    >>> describe_regions(t, t > 13).data["mean_temp_c"].tolist()
+    [14.5]
     """
     import cv2
 
+    from imaging.thermal._kernels import component_stats
+
     t = _check_map(temperature_c)
-    if threshold_c is None and above_background_c is None and gi_star_z is None:
-        raise ValueError("give at least one of threshold_c, above_background_c, gi_star_z")
-    finite = np.isfinite(t)
-    hot = finite.copy()
-    filled = np.where(finite, t, np.nanmedian(t) if finite.any() else 0.0).astype(np.float32)
-    size = background_size or max(15, (min(t.shape) // 4) | 1)
-    size = size | 1
-    background = _median_background(filled, size)
-    if threshold_c is not None:
-        hot &= filled >= threshold_c
-    if above_background_c is not None:
-        hot &= filled - background >= above_background_c
-    if gi_star_z is not None:
-        hot &= getis_ord_gi_star(t, window=gi_window) >= gi_star_z
+    mask = np.asarray(mask, bool)
+    if mask.shape != t.shape:
+        raise ShapeError(f"mask: expected shape {t.shape}, got {mask.shape}")
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-        hot.astype(np.uint8), connectivity=8
+        mask.astype(np.uint8), connectivity=8
     )
     if count <= 1:
-        return _empty()
-    measured = component_stats(labels, np.where(finite, t, np.nan), count)
-    keep = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= min_area_px]
+        return _empty(label)
+    measured = component_stats(labels, t, count)
+    keep = [
+        k
+        for k in range(1, count)
+        if stats[k, cv2.CC_STAT_AREA] >= min_area_px and measured["count"][k] > 0
+    ]
     keep.sort(key=lambda k: -measured["max"][k])
-    keep = keep[:max_hotspots]
+    if max_regions is not None:
+        keep = keep[:max_regions]
     if not keep:
-        return _empty()
+        return _empty(label)
     keep_arr = np.array(keep)
     x0 = stats[keep_arr, cv2.CC_STAT_LEFT]
     y0 = stats[keep_arr, cv2.CC_STAT_TOP]
@@ -144,56 +320,31 @@ def detect_hotspots(
     y1 = y0 + stats[keep_arr, cv2.CC_STAT_HEIGHT]
     argmax = measured["argmax"][keep_arr]
     w = t.shape[1]
-    max_xy = np.stack([argmax % w, argmax // w], axis=1).astype(np.float32)
-    bg = background.ravel()[argmax]
-    excess = measured["max"][keep_arr] - bg
-    confidence = np.clip(1.0 - np.exp(-np.maximum(excess, 0) / 5.0), 0.0, 1.0)
     return Detections(
         np.stack([x0, y0, x1, y1], axis=1).astype(np.float32),
-        confidence=confidence.astype(np.float32),
         data={
-            "label": np.full(len(keep), "hotspot"),
+            "label": np.full(len(keep), label),
             "area_px": stats[keep_arr, cv2.CC_STAT_AREA].astype(np.int64),
             "centroid_xy": centroids[keep_arr].astype(np.float32),
-            "min_c": measured["min"][keep_arr].astype(np.float32),
-            "max_c": measured["max"][keep_arr].astype(np.float32),
-            "mean_c": measured["mean"][keep_arr].astype(np.float32),
-            "max_xy": max_xy,
-            "background_c": bg.astype(np.float32),
+            "min_temp_c": measured["min"][keep_arr].astype(np.float32),
+            "max_temp_c": measured["max"][keep_arr].astype(np.float32),
+            "mean_temp_c": measured["mean"][keep_arr].astype(np.float32),
+            "max_xy": np.stack([argmax % w, argmax // w], axis=1).astype(np.float32),
         },
     )
 
 
-def _median_background(t: np.ndarray, size: int) -> np.ndarray:
-    """Local median of a window ``size`` wide, computed on a reduced image for speed."""
-    import cv2
-
-    h, w = t.shape
-    factor = max(1, size // 15)
-    small = cv2.resize(t, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    k = max(3, (size // factor) | 1)
-    lo, hi = float(small.min()), float(small.max())
-    if hi - lo < 1e-6:
-        return np.full(t.shape, lo, np.float32)
-    # cv2.medianBlur takes 8-bit images for large kernels: quantise over the range
-    scaled = np.round((small - lo) / (hi - lo) * 255).astype(np.uint8)
-    median = cv2.medianBlur(scaled, min(k, 255 if k % 2 else 254)).astype(np.float32)
-    median = median / 255 * (hi - lo) + lo
-    return cv2.resize(median, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _empty() -> Detections:
+def _empty(label: str = "hotspot") -> Detections:
     return Detections(
         np.zeros((0, 4), np.float32),
         data={
             "label": np.array([], str),
             "area_px": np.zeros(0, np.int64),
             "centroid_xy": np.zeros((0, 2), np.float32),
-            "min_c": np.zeros(0, np.float32),
-            "max_c": np.zeros(0, np.float32),
-            "mean_c": np.zeros(0, np.float32),
+            "min_temp_c": np.zeros(0, np.float32),
+            "max_temp_c": np.zeros(0, np.float32),
+            "mean_temp_c": np.zeros(0, np.float32),
             "max_xy": np.zeros((0, 2), np.float32),
-            "background_c": np.zeros(0, np.float32),
         },
     )
 
@@ -205,21 +356,43 @@ def person_like_flags(
     min_contrast_c: float = 3.0,
     min_area_fraction: float = 0.002,
     max_area_fraction: float = 0.4,
+    min_area_px: int = 12,
 ) -> list[Flag]:
     """Flag regions that look like a person's heat signature in a cooler space.
 
-    A region qualifies when its pixels lie in the skin-surface band (about 28–37 °C), it is at
-    least ``min_contrast_c`` warmer than the scene's median, its area is a plausible share of
-    the frame, and its shape is compact and person-like: filled (solidity ≥ 0.5) with an
-    aspect ratio between 1:4 and 4:1 (standing, sitting or lying).
+    The typical customs alert: a body at skin-surface temperature (about 28–37 °C) inside a
+    cooler trailer or container. A region qualifies when
+
+    - its pixels lie in ``band_c`` and are at least ``min_contrast_c`` warmer than the
+      scene's median (so a warm container does not light up as a whole);
+    - its area is a plausible share of the frame (``min_area_fraction`` to
+      ``max_area_fraction``, and at least ``min_area_px``);
+    - its shape is compact and person-like: it fills at least half its box (solidity ≥ 0.5)
+      and its aspect ratio lies between 1:4 and 4:1 (standing, sitting or lying). Pipes,
+      cables and hot edges are too thin.
+
+    Parameters
+    ----------
+    temperature_c : ndarray (H, W) float32 or float64
+        Temperatures in °C (NaN pixels ignored).
 
     Returns
     -------
     list of Flag
-        ``kind="person"``, score from the contrast, message for the operator, and data with
-        ``area_px``, ``mean_c``, ``contrast_c``.
+        ``kind="person"``, a score rising with the contrast (1 at 10 °C), a message for the
+        operator, and data ``area_px``, ``mean_temp_c``, ``max_temp_c``, ``contrast_c``,
+        ``aspect``, ``solidity``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.full((120, 160), 10.0, np.float32); t[30:90, 70:90] = 32.0
+    >>> [f.box for f in person_like_flags(t)]
+    [(70.0, 30.0, 90.0, 90.0)]
     """
     import cv2
+
+    from imaging.thermal._kernels import component_stats
 
     t = _check_map(temperature_c)
     finite = np.isfinite(t)
@@ -227,22 +400,27 @@ def person_like_flags(
         return []
     scene = float(np.median(t[finite]))
     lo, hi = band_c
-    mask = finite & (t >= lo) & (t <= hi) & (t - scene >= min_contrast_c)
+    if lo >= hi:
+        raise ValueError(f"band_c must be (low, high) with low < high, got {band_c}")
+    with np.errstate(invalid="ignore"):
+        mask = finite & (t >= lo) & (t <= hi) & (t - scene >= min_contrast_c)
     mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count <= 1:
+        return []
+    measured = component_stats(labels, t, count)
     total = t.size
     flags = []
     for k in range(1, count):
         area = int(stats[k, cv2.CC_STAT_AREA])
-        if not min_area_fraction * total <= area <= max_area_fraction * total:
+        if area < min_area_px or not min_area_fraction * total <= area <= max_area_fraction * total:
             continue
         x, y, w, h = (int(stats[k, i]) for i in range(4))
         aspect = w / max(h, 1)
         solidity = area / max(w * h, 1)
         if not (0.25 <= aspect <= 4.0 and solidity >= 0.5):
             continue
-        region = labels == k
-        mean_c = float(t[region].mean())
+        mean_c = float(measured["mean"][k])
         contrast = mean_c - scene
         score = float(np.clip(contrast / 10.0, 0.0, 1.0))
         flags.append(
@@ -252,7 +430,15 @@ def person_like_flags(
                 score,
                 f"person-like heat signature: {area} px at {mean_c:.1f} °C, "
                 f"{contrast:.1f} °C above the scene: inspect",
-                {"area_px": area, "mean_c": round(mean_c, 2), "contrast_c": round(contrast, 2)},
+                {
+                    "area_px": area,
+                    "mean_temp_c": round(mean_c, 2),
+                    "max_temp_c": round(float(measured["max"][k]), 2),
+                    "contrast_c": round(contrast, 2),
+                    "aspect": round(aspect, 3),
+                    "solidity": round(solidity, 3),
+                },
             )
         )
+    flags.sort(key=lambda f: -f.score)
     return flags

@@ -162,37 +162,69 @@ def raw_lookup_table(params: ThermalParams) -> np.ndarray:
     return table
 
 
-def raw_to_celsius(raw: Any, params: ThermalParams | None = None, **overrides: Any) -> np.ndarray:
+@lru_cache(maxsize=32)
+def _table32(params: ThermalParams) -> np.ndarray:
+    table = raw_lookup_table(params).astype(np.float32)
+    table.setflags(write=False)
+    return table
+
+
+def raw_to_celsius(
+    raw: Any,
+    params: ThermalParams | None = None,
+    *,
+    return_mask: bool = False,
+    **overrides: Any,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Convert raw sensor counts to temperature in °C.
 
     Parameters
     ----------
     raw : array_like or float
-        uint16 counts (looked up in a cached 65,536-entry table) or float counts (computed
-        directly, e.g. for interpolated values).
+        uint16 counts (looked up in a cached 65,536-entry table, built once per parameter
+        set) or float counts (computed directly, e.g. for interpolated values).
     params : ThermalParams, optional
-        Camera and scene parameters (default :class:`ThermalParams`).
+        Camera and scene parameters (default :class:`ThermalParams`, a FLIR SC660).
+    return_mask : bool
+        Also return the boolean map of pixels where the model is defined.
     **overrides
-        Parameters to replace, e.g. ``emissivity=0.95``.
+        Parameters to replace, e.g. ``emissivity=0.95`` (``None`` values are ignored).
 
     Returns
     -------
-    ndarray of float32 (float64 for float input)
+    temperature_c : ndarray of float32 (float64 for float input)
         Temperatures; NaN where the model is undefined (counts too low for the parameters).
+    valid : ndarray of bool
+        Only with ``return_mask=True``: False exactly where ``temperature_c`` is NaN.
+
+    Raises
+    ------
+    ThermalParameterError
+        Absurd parameters (emissivity outside (0, 1], negative distance, window
+        transmission outside (0, 1], humidity outside [0, 100] %...).
 
     Examples
     --------
     >>> p = ThermalParams(emissivity=0.95, distance_m=1, window_transmission=0.96)
     >>> round(float(raw_to_celsius(17994.06, p)), 5)
     23.31223
+    >>> t, valid = raw_to_celsius(np.array([0, 17994], np.uint16), p, return_mask=True)
+    >>> valid.tolist()
+    [False, True]
     """
     p = (params or ThermalParams()).replace(**overrides).checked()
     array = np.asarray(raw)
     if array.dtype == np.uint16:
-        return raw_lookup_table(p)[array].astype(np.float32)
-    if not np.issubdtype(array.dtype, np.number):
+        t = _table32(p)[array]
+    elif np.issubdtype(array.dtype, np.number) and not np.issubdtype(
+        array.dtype, np.complexfloating
+    ):
+        t = _to_celsius(array.astype(np.float64), p)
+    else:
         raise ThermalParameterError(f"raw: expected numeric counts, got dtype {array.dtype}")
-    return _to_celsius(array.astype(np.float64), p)
+    if return_mask:
+        return t, ~np.isnan(t)
+    return t
 
 
 def celsius_to_raw(t_c: Any, params: ThermalParams | None = None, **overrides: Any) -> np.ndarray:

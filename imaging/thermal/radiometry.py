@@ -74,12 +74,16 @@ class ThermalImage:
         data = self.raw if self.raw is not None else self.celsius
         return tuple(data.shape[:2])  # type: ignore[union-attr]
 
-    def temperature_c(self, **overrides: Any) -> np.ndarray:
+    def temperature_c(
+        self, *, return_mask: bool = False, **overrides: Any
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Per-pixel temperature in °C, float32, NaN where undefined.
 
         ``overrides`` replace the file's parameters (``emissivity=``, ``distance_m=``,
         ``reflected_c=``, ``atmosphere_c=``, ``window_c=``, ``window_transmission=``,
-        ``humidity_percent=``...). Files that hold temperatures take no overrides.
+        ``humidity_percent=``...; ``None`` values are ignored). Files that hold temperatures
+        take no overrides. With ``return_mask=True`` also return the boolean map of valid
+        (finite) pixels.
         """
         if self.raw is None:
             given = {k: v for k, v in overrides.items() if v is not None}
@@ -88,8 +92,9 @@ class ThermalImage:
                     f"{self.source}: holds temperatures, not raw counts: parameters "
                     f"({', '.join(given)}) cannot be applied"
                 )
-            return self.celsius.astype(np.float32, copy=False)  # type: ignore[union-attr]
-        return raw_to_celsius(self.raw, self.params, **overrides)
+            t = self.celsius.astype(np.float32, copy=False)  # type: ignore[union-attr]
+            return (t, np.isfinite(t)) if return_mask else t
+        return raw_to_celsius(self.raw, self.params, return_mask=return_mask, **overrides)
 
 
 def tlinear_to_celsius(
@@ -155,9 +160,12 @@ def read_thermal(
         A FLIR R-JPEG, FFF, SEQ or CSQ file; a 16-bit TLinear TIFF; a float TIFF/NPY of °C;
         or an array: uint16 raw counts (converted with ``params``) or float °C.
     params : ThermalParams, optional
-        Parameters for raw arrays (default :class:`ThermalParams`).
+        The camera's constants and scene parameters for a uint16 array of raw counts (or a
+        16-bit TIFF of raw counts). Files that carry their own parameters ignore it; override
+        those per call with :meth:`ThermalImage.temperature_c`.
     tlinear_scale : float or "auto"
-        Kelvin per count of TLinear TIFFs.
+        Kelvin per count of TLinear data: 0.04 or 0.01, or ``"auto"`` (16-bit TIFFs only).
+        A uint16 array without ``params`` is read as TLinear when this is a number.
 
     Raises
     ------
@@ -169,16 +177,30 @@ def read_thermal(
     Examples
     --------
     >>> import numpy as np
-    >>> frame = read_thermal(np.full((2, 3), 17994, np.uint16))
+    >>> frame = read_thermal(np.full((2, 3), 17994, np.uint16), params=ThermalParams())
     >>> round(float(frame.temperature_c()[0, 0]), 2)
     23.03
     """
     if isinstance(source, np.ndarray):
-        return _from_array(source, params)
+        return _from_array(
+            source, params, tlinear_scale=None if tlinear_scale == "auto" else tlinear_scale
+        )
+    name = _name(source)
+    head = _peek(source)
+    if head[:4] in _FFF_MAGIC:  # FFF, SEQ, CSQ: stream, never load the whole file
+        frames = iter_frames(source)
+        try:
+            return next(frames)
+        except StopIteration:  # pragma: no cover - iter_frames raises on an empty stream
+            raise UnsupportedFormatError(f"{name}: no FLIR FFF frame found") from None
+        finally:
+            frames.close()
     data, name = _read_bytes(source)
     if data.startswith(b"\xff\xd8"):
         fff = flir_fff_from_jpeg(data, name)
         frame = parse_fff(fff, name=name)
+        if frame.missing_bytes:
+            raise TruncatedImageError(f"{name}: the FLIR data ends inside the raw frame")
         return ThermalImage(
             frame.raw,
             frame.params,
@@ -186,8 +208,6 @@ def read_thermal(
             source=name,
             kind="rjpeg",
         )
-    if data[:4] in (b"FFF\0", b"AFF\0"):
-        return next(iter_frames(source))
     if data[:4] in (b"II*\0", b"MM\0*"):
         from imaging.io import imread
 
@@ -196,7 +216,10 @@ def read_thermal(
             raise UnsupportedFormatError(
                 f"{name}: expected a single-channel thermal TIFF, got {array.shape}"
             )
-        image = _from_array(array, None, tlinear_scale=tlinear_scale)
+        if array.dtype == np.uint16 and params is None:
+            image = _from_array(array, None, tlinear_scale=tlinear_scale)
+        else:
+            image = _from_array(array, params)
         image.source = name
         return image
     if data.startswith(b"\x93NUMPY"):
@@ -211,6 +234,16 @@ def read_thermal(
     )
 
 
+def _peek(source: Any) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source[:4])
+    path = Path(source)
+    if not path.is_file():
+        return b""  # _read_bytes reports what is wrong
+    with path.open("rb") as handle:
+        return handle.read(4)
+
+
 def _from_array(
     array: np.ndarray, params: ThermalParams | None, *, tlinear_scale: float | str | None = None
 ) -> ThermalImage:
@@ -218,12 +251,18 @@ def _from_array(
 
     array = check_image(array, name="thermal image", ndim=2, dtypes=None)
     if array.dtype == np.uint16:
+        if params is not None:
+            return ThermalImage(array, params, kind="raw")
         if tlinear_scale is not None:
             celsius, scale = tlinear_to_celsius(array, scale=tlinear_scale)
             return ThermalImage(
                 None, None, celsius=celsius, kind="tlinear", info={"tlinear_scale": scale}
             )
-        return ThermalImage(array, params or ThermalParams(), kind="raw")
+        raise ThermalParameterError(
+            "thermal image: a uint16 array is either raw sensor counts (pass params="
+            "ThermalParams(...) with the camera's Planck constants) or TLinear data (pass "
+            "tlinear_scale=0.04 or 0.01 kelvin per count)"
+        )
     if np.issubdtype(array.dtype, np.floating):
         return ThermalImage(None, None, celsius=array.astype(np.float32), kind="celsius")
     raise UnsupportedFormatError(
@@ -232,9 +271,25 @@ def _from_array(
 
 
 def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
-    """Yield the frames of a FLIR SEQ, CSQ or FFF file one at a time (constant memory).
+    """Yield the frames of a FLIR SEQ, CSQ or FFF file one at a time.
 
-    A file cut or damaged mid-sequence yields every frame before the damage, then warns.
+    Only one frame is held in memory at a time, whatever the length of the file. A file cut
+    or damaged mid-sequence yields every frame before the damage, then warns
+    (``UserWarning``); damage in the first frame raises. A last frame whose compressed image is
+    complete but whose trailing padding is cut off is delivered, with a warning.
+
+    Yields
+    ------
+    ThermalImage
+        ``kind`` is ``"csq"`` (JPEG-LS frames), ``"seq"`` or ``"fff"``; ``info["frame"]`` is
+        the index in the file.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        No FFF frame in the data.
+    FFFError, TruncatedImageError
+        The first frame is damaged.
 
     Examples
     --------
@@ -245,7 +300,7 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         import io
 
-        handle = io.BytesIO(bytes(source))
+        handle: Any = io.BytesIO(bytes(source))
     else:
         path = Path(source)
         if not path.exists():
@@ -257,32 +312,40 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
         index = 0
         while pos < size:
             handle.seek(pos)
-            header = handle.read(HEADER_SIZE)
-            if header[:4] not in (b"FFF\0", b"AFF\0"):
+            if handle.read(4) not in _FFF_MAGIC:
                 found = _resync(handle, pos, size)
                 if found is None:
                     if index == 0:
                         raise UnsupportedFormatError(f"{name}: no FLIR FFF frame found")
-                    break
+                    if size - pos > 16:
+                        warnings.warn(
+                            f"{name}: {size - pos} bytes after frame {index - 1} hold no FFF "
+                            "frame; ignored",
+                            stacklevel=2,
+                        )
+                    return
                 pos = found
                 continue
+            label = f"{name} frame {index}"
             try:
+                length = _frame_extent(handle, pos, size, label)
                 handle.seek(pos)
-                head = handle.read(min(size - pos, 1 << 16))
-                length = _frame_length_streamed(handle, head, pos, size, name)
-                handle.seek(pos)
-                chunk = handle.read(length)
-                if len(chunk) < length:
-                    raise TruncatedImageError(
-                        f"{name}: frame {index} is cut at the end of the file"
-                    )
-                frame = parse_fff(chunk, name=f"{name} frame {index}")
-            except (FFFError, TruncatedImageError, UnsupportedFormatError) as exc:
+                frame = parse_fff(handle.read(length), name=label)
+            except ReadError as exc:
                 if index == 0:
                     raise
                 warnings.warn(f"{name}: stopped after {index} frame(s): {exc}", stacklevel=2)
                 return
-            kind = "csq" if frame.raw_format == "jpegls" else ("seq" if size > length else "fff")
+            if frame.missing_bytes:
+                warnings.warn(
+                    f"{label}: the file ends {frame.missing_bytes} bytes before the frame's "
+                    "end; its image data is complete and was decoded",
+                    stacklevel=2,
+                )
+            if frame.raw_format == "jpegls":
+                kind = "csq"
+            else:
+                kind = "fff" if index == 0 and pos + length >= size else "seq"
             yield ThermalImage(
                 frame.raw,
                 frame.params,
@@ -294,37 +357,56 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
             pos += length
 
 
-def _frame_length_streamed(handle: Any, head: bytes, pos: int, size: int, name: str) -> int:
-    """Frame length from its header and directory, reading the directory if it lies further."""
-    order = "<" if 100 <= struct.unpack_from("<I", head, 0x14)[0] < 200 else ">"
-    offset, count = struct.unpack_from(order + "II", head, 0x18)
+_FFF_MAGIC = (b"FFF\0", b"AFF\0")
+
+
+def _frame_extent(handle: Any, pos: int, size: int, name: str) -> int:
+    """Bytes from ``pos`` to the end of the frame's last record, read from its directory."""
+    handle.seek(pos)
+    header = handle.read(HEADER_SIZE)
+    if len(header) < HEADER_SIZE:
+        raise TruncatedImageError(f"{name}: the file ends inside the FFF header")
+    order = "<" if 100 <= struct.unpack_from("<I", header, 0x14)[0] < 200 else ">"
+    offset, count = struct.unpack_from(order + "II", header, 0x18)
     need = offset + 32 * count
-    if need > len(head):
-        if pos + need > size or count > 4096:
-            raise FFFError(f"{name}: FFF directory at {offset} lies outside the file")
-        handle.seek(pos)
-        head = handle.read(need)
-    return frame_length(head + b"", 0, name=name) if need <= len(head) else need
+    if count > 4096 or offset < HEADER_SIZE or pos + need > size:
+        raise FFFError(f"{name}: FFF directory at {offset} ({count} entries) lies outside the file")
+    handle.seek(pos)
+    return frame_length(handle.read(need), 0, name=name)
 
 
 def _resync(handle: Any, pos: int, size: int) -> int | None:
     """Position of the next FFF header after ``pos`` (within 8 MiB), or None."""
     handle.seek(pos + 1)
     window = handle.read(min(_MAX_SEARCH, size - pos - 1))
-    found = window.find(b"FFF\0")
-    return None if found < 0 else pos + 1 + found
+    found = [k for k in (window.find(m) for m in _FFF_MAGIC) if k >= 0]
+    return None if not found else pos + 1 + min(found)
 
 
 def temperature_c(
-    source: Any, *, params: ThermalParams | None = None, **overrides: Any
+    source: Any,
+    *,
+    params: ThermalParams | None = None,
+    tlinear_scale: float | str = "auto",
+    **overrides: Any,
 ) -> np.ndarray:
-    """Read a radiometric file (or array) and return its temperatures in °C (float32, NaN where
-    undefined). ``overrides`` replace the file's parameters.
+    """Read a radiometric file (or array) and return its temperatures in °C.
+
+    ``overrides`` replace the file's parameters (see :meth:`ThermalImage.temperature_c`);
+    ``params`` and ``tlinear_scale`` are those of :func:`read_thermal`.
+
+    Returns
+    -------
+    ndarray (H, W) float32
+        NaN where the model is undefined.
 
     Examples
     --------
     >>> import numpy as np
-    >>> temperature_c(np.full((1, 1), 17994, np.uint16), emissivity=0.9).shape
+    >>> raw = np.full((1, 1), 17994, np.uint16)
+    >>> temperature_c(raw, params=ThermalParams(), emissivity=0.9).shape
     (1, 1)
     """
-    return read_thermal(source, params=params).temperature_c(**overrides)
+    return read_thermal(source, params=params, tlinear_scale=tlinear_scale).temperature_c(
+        **overrides
+    )

@@ -36,7 +36,7 @@ def test_hotspots_found_with_exact_statistics(rng):
     dets = detect_hotspots(t)
     assert len(dets) == 2
     assert dets.xyxy[0].tolist() == [40, 20, 50, 30]
-    assert dets.data["max_c"][0] == 50.0 and dets.data["max_xy"][0].tolist() == [45, 25]
+    assert dets.data["max_temp_c"][0] == 50.0 and dets.data["max_xy"][0].tolist() == [45, 25]
     assert dets.data["area_px"].tolist() == [100, 16]
     assert dets.confidence[0] > dets.confidence[1]
     assert len(detect_hotspots(t, threshold_c=40)) == 1
@@ -62,7 +62,7 @@ def test_nan_pixels_never_hot(rng):
     t[10:20, 10:20] = np.nan
     t[50:55, 50:55] = 40
     dets = detect_hotspots(t)
-    assert len(dets) == 1 and np.isfinite(dets.data["mean_c"]).all()
+    assert len(dets) == 1 and np.isfinite(dets.data["mean_temp_c"]).all()
 
 
 def test_person_like_signature(rng):
@@ -100,15 +100,32 @@ def test_palettes(palette):
 
 
 def test_analyzer_on_arrays_and_overrides(rng):
+    from imaging.thermal.planck import ThermalParameterError, ThermalParams
+
     analyzer = ThermalAnalyzer()
     raw = np.full((40, 50), 17000, np.uint16)
     raw[10:20, 10:20] = 19000
-    a = analyzer.analyze(raw)
-    b = analyzer.analyze(raw, emissivity=0.6)
+    with pytest.raises(ThermalParameterError, match="Planck constants"):
+        analyzer.analyze(raw)  # raw counts mean nothing without the camera's constants
+    a = analyzer.analyze(raw, params=ThermalParams())
+    b = analyzer.analyze(raw, params=ThermalParams(), emissivity=0.6)
     assert a.measurements["max_c"] < b.measurements["max_c"]
     assert b.measurements["parameters"]["emissivity"] == 0.6
-    assert set(a.maps) == {"temperature_c", "display"}
+    assert set(a.maps) == {"temperature_c", "display", "valid_mask"}
+    assert a.maps["temperature_c"].dtype == np.float32 and a.maps["valid_mask"].all()
     assert len(a.detections) == 1
+    planck = {"planck_r1": 21106.77, "planck_r2": 0.012545258, "planck_b": 1501,
+              "planck_f": 1, "planck_o": -7340}  # fmt: skip
+    c = analyzer.analyze(raw, **planck)
+    assert c.measurements["max_c"] == a.measurements["max_c"]
+    d = ThermalAnalyzer(params=ThermalParams()).analyze(raw, params={"emissivity": 0.6})
+    assert d.measurements["max_c"] == b.measurements["max_c"]
+    tl = analyzer.analyze(np.full((8, 8), 7329, np.uint16), tlinear_scale=0.04)
+    assert tl.measurements["kind"] == "tlinear" and tl.measurements["max_c"] == pytest.approx(
+        20.01, abs=1e-3
+    )
+    with pytest.raises(ThermalParameterError, match="unknown"):
+        analyzer.analyze(raw, params={"emisivity": 0.9})
 
 
 def test_analyzer_registered_and_cli(shared_data, tmp_path, capsys):

@@ -25,7 +25,8 @@ def test_ir_2412_matches_the_published_raster_at_every_pixel(thermal):
     reference = reference.reshape(480, 640)
     t = image.temperature_c()
     assert t.shape == (480, 640)
-    assert np.abs(t - reference).max() < 0.01
+    assert t.dtype == np.float32
+    assert np.abs(t - reference).max() < 0.01  # measured: 0.0 (bit-identical)
     np.testing.assert_allclose(t[0, :4], [23.7344, 23.7172, 23.6253, 23.5908], atol=1e-3)
 
 
@@ -44,24 +45,59 @@ def test_sampleseq_frames_and_first_values(thermal):
 
 def test_csq_jpegls_frames_stream(thermal):
     count = 0
-    with pytest.warns(UserWarning, match="stopped after"):  # the sample's last frame is cut
+    # the sample is cut 4 bytes into the padding after its last JPEG-LS frame: that frame's
+    # image is complete, so it is delivered, with a warning
+    with pytest.warns(UserWarning, match="frame 7: the file ends 4 bytes before"):
         for frame in iter_frames(thermal / "thermimage" / "SampleCSQ.csq"):
             assert frame.raw.shape == (768, 1024) and frame.info["raw_format"] == "jpegls"
+            assert frame.kind == "csq" and frame.info["frame"] == count
+            assert frame.info["camera_model"].startswith("FLIR T1030sc")
             t = frame.temperature_c()
-            assert 10 < np.nanmedian(t) < 40
+            assert 19.3 < np.nanmedian(t) < 19.5 and 15 < np.nanmin(t) and np.nanmax(t) < 36
             count += 1
-    assert count >= 2
+    assert count == 8
+
+
+def test_csq_cut_inside_a_frame_keeps_the_frames_before(thermal, tmp_path):
+    data = (thermal / "thermimage" / "SampleCSQ.csq").read_bytes()
+    cut = tmp_path / "cut.csq"
+    cut.write_bytes(data[:500_000])  # frames 0 and 1 whole, frame 2 cut in its JPEG-LS data
+    with pytest.warns(UserWarning, match="stopped after 2 frame"):
+        frames = [f.info["frame"] for f in iter_frames(cut)]
+    assert frames == [0, 1]
 
 
 def test_flirpy_fff_both_byte_orders(thermal):
     big = read_thermal(thermal / "flirpy" / "frame_000000.fff")
-    assert big.raw.shape == (512, 640) and big.info["camera_model"] == "Duo Pro R"
-    p = big.params
-    assert (p.planck_r1, p.planck_b, p.planck_f, p.planck_o, p.planck_r2) == pytest.approx(
-        (364058, 1428, 1, -228, 1)
+    assert big.raw.shape == (512, 640) and big.kind == "fff"
+    info, p = big.info, big.params
+    # every value of the exiftool dump frame_000000.txt
+    assert (p.planck_r1, p.planck_b, p.planck_f, p.planck_o, p.planck_r2) == (
+        364058,
+        1428,
+        1,
+        -228,
+        1,
     )
-    assert (p.emissivity, p.distance_m) == pytest.approx((0.94, 50), abs=1e-3)
-    assert big.info["raw_value_median"] == 2681 and big.info["raw_value_range"] == 116
+    assert p.emissivity == pytest.approx(0.94, abs=1e-4)  # stored 0.9399414, printed 0.94
+    assert (p.distance_m, p.reflected_c, p.atmosphere_c) == (50, 20, 20)
+    assert (p.window_c, p.window_transmission, p.humidity_percent) == (22, 1, 30)
+    assert (p.alpha1, p.alpha2, p.beta1, p.beta2, p.atmospheric_x) == (
+        0.006569,
+        0.01262,
+        -0.002276,
+        -0.00667,
+        1.9,
+    )
+    assert info["camera_model"] == "Duo Pro R" and info["camera_part_number"] == "83402-1201"
+    assert info["camera_serial_number"] == "8340357" and info["camera_software"] == "V01.01.08"
+    assert info["field_of_view_deg"] == 45 and info["camera_range_c"] == (-25, 135)
+    assert info["camera_clip_c"] == (-60, 150)
+    assert info["raw_value_median"] == 2681 and info["raw_value_range"] == 116
+    assert info["date_time_original"] == "2018-11-05T12:14:43.084+01:00"
+    assert (info["raw_width"], info["raw_height"]) == (640, 512)
+    # the camera's own median (2681, of another frame or region) lies near the decoded one (2699)
+    assert abs(np.median(big.raw) - 2681) < 116 / 2
     little = read_thermal(thermal / "flirpy" / "frame_000000_le.fff")
     assert little.raw.shape == (240, 320)
     assert 15 < np.nanmedian(little.temperature_c()) < 35
