@@ -10,7 +10,7 @@ import pytest
 
 HERE = Path(__file__).parent
 MEMORY_LIMIT_MB = 3072
-SECONDS_PER_CASE = 2.0
+SECONDS_PER_CASE = 5.0
 
 
 @pytest.fixture(scope="module")
