@@ -84,6 +84,10 @@ class ThermalAnalyzer(AnalyzerBase):
     overrides the file's value; ``None`` values are ignored. A :class:`ThermalParams` in
     ``context["params"]`` replaces the file's parameters as a whole.
 
+    ``context["regions"]``, a mapping of names to :mod:`~imaging.thermal.measure` regions
+    (or their dict form, which may carry its own ``emissivity``/``distance_m``), adds
+    ``measurements["regions"]``: min/max/mean/median °C and the extremes' locations.
+
     The :class:`~imaging.results.Result` holds ``maps["temperature_c"]`` (float32 °C, NaN
     where the model is undefined), ``maps["valid_mask"]`` (bool), ``maps["display"]`` (uint8
     RGB); measurements ``min_c``, ``max_c``, ``mean_c``, ``median_c``, ``p5_c``, ``p95_c``
@@ -202,6 +206,13 @@ class ThermalAnalyzer(AnalyzerBase):
             for key in ("camera_model", "tlinear_scale", "frame", "date_time_original"):
                 if frame.info.get(key) not in (None, ""):
                     measurements[key] = frame.info[key]
+            regions = context.get("regions")
+            if regions:
+                from imaging.thermal.measure import measure_all
+
+                target = frame if frame.raw is not None else t
+                measured = measure_all(target, _region_overrides(regions, overrides))
+                measurements["regions"] = {k: v.to_dict() for k, v in measured.items()}
         with stage(timings, "hotspots"):
             dets = detect_hotspots(
                 t,
@@ -277,6 +288,27 @@ def _overrides(context: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ThermalParameterError(f"unknown thermal parameter(s): {', '.join(sorted(unknown))}")
     return {k: v for k, v in merged.items() if v is not None}
+
+
+def _region_overrides(regions: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Regions with the call's parameter overrides under each region's own."""
+    if not isinstance(regions, Mapping):
+        raise TypeError(f"regions: expected a mapping of names to regions, got {regions!r}")
+    if not overrides:
+        return dict(regions)
+    from imaging.thermal.measure import region_from_dict
+
+    out: dict[str, Any] = {}
+    for name, region in regions.items():
+        if isinstance(region, Mapping):
+            out[name] = dict(overrides) | dict(region)
+        else:  # a region object: express it as a mapping to carry the overrides
+            from dataclasses import asdict
+
+            spec = {"type": type(region).__name__.lower(), **asdict(region)}
+            region_from_dict(spec)
+            out[name] = dict(overrides) | spec
+    return out
 
 
 def _with_params(frame: Any, params: ThermalParams | None) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 
 from imaging._shared.validation import check_image
 
-__all__ = ["PALETTES", "colorbar", "palette_lut", "render"]
+__all__ = ["PALETTES", "colorbar", "overlay_mask", "palette_lut", "render"]
 
 # control points (position, R, G, B) of each palette
 _POINTS = {
@@ -134,3 +134,48 @@ def colorbar(
             cv2.LINE_AA,
         )
     return np.concatenate([image_rgb, bar], axis=1)
+
+
+def overlay_mask(
+    image_rgb: np.ndarray,
+    mask: np.ndarray,
+    *,
+    color: tuple[int, int, int] = (0, 255, 0),
+    alpha: float = 1.0,
+) -> np.ndarray:
+    """Paint the pixels of ``mask`` (an isotherm, a hotspot) over a rendered image.
+
+    Parameters
+    ----------
+    image_rgb : ndarray (H, W, 3) uint8
+        A rendered image (:func:`render`).
+    mask : ndarray (H, W) bool
+        The pixels to paint, e.g. from :func:`imaging.thermal.measure.isotherm`.
+    color : (int, int, int)
+        RGB colour of the painted pixels.
+    alpha : float
+        Opacity in [0, 1].
+
+    Returns
+    -------
+    ndarray (H, W, 3) uint8
+        A new image; the input is not modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = np.zeros((1, 2, 3), np.uint8)
+    >>> overlay_mask(rgb, np.array([[True, False]]))[0].tolist()
+    [[0, 255, 0], [0, 0, 0]]
+    """
+    image = check_image(image_rgb, name="image_rgb", ndim=3, dtypes=(np.uint8,), channels=(3,))
+    mask = np.asarray(mask, bool)
+    if mask.shape != image.shape[:2]:
+        raise ValueError(f"mask: expected shape {image.shape[:2]}, got {mask.shape}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    out = image.copy()
+    paint = np.asarray(color, np.float32)
+    blended = (1 - alpha) * out[mask].astype(np.float32) + alpha * paint
+    out[mask] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
+    return out
