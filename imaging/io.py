@@ -41,6 +41,7 @@ __all__ = [
     "imread",
     "imwrite",
     "max_pixels_default",
+    "warmup",
 ]
 
 DEFAULT_MAX_PIXELS = 2**28
@@ -73,6 +74,22 @@ _SIGNATURES = [
     (b"\x93NUMPY", "npy"),
     (b"BM", "bmp"),
 ]
+
+
+def warmup() -> None:
+    """Import the decoders (OpenCV, tifffile, pydicom) and run each once on a tiny image, so
+    that the first real read pays no import or initialisation cost."""
+    import io as _io
+
+    import tifffile
+
+    tiny = np.zeros((2, 2), np.uint16)
+    buffer = _io.BytesIO()
+    tifffile.imwrite(buffer, tiny)
+    imread(buffer.getvalue())
+    imread(_encode(tiny, "png", "<warmup>", 95))
+    imread(_encode(tiny.astype(np.uint8), "jpeg", "<warmup>", 95))
+    import pydicom  # noqa: F401
 
 
 def max_pixels_default() -> int:

@@ -64,7 +64,9 @@ class AnprAnalyzer(AnalyzerBase):
         """Run both models once on a synthetic plate."""
         from imaging.anpr.read import read_plates
         from imaging.anpr.synth import render_plate
+        from imaging.io import warmup
 
+        warmup()
         plate = render_plate(np.random.default_rng(0))
         read_plates([plate.image], model=self.ocr, providers=self.providers)
         self.analyze(np.full((240, 320, 3), 128, np.uint8))

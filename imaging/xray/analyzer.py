@@ -104,10 +104,14 @@ class XrayAnalyzer(AnalyzerBase):
 
     def warmup(self) -> None:
         """Compile kernels and open the detector on a small simulated scan."""
+        from imaging.io import warmup
         from imaging.xray.simulate import simulate_scan
 
+        warmup()
         scan = simulate_scan(0, shape=(64, 96), threats=("knife",))
         self.analyze(scan.high, low=scan.low, dark=scan.dark, air=scan.air)
+        self.analyze(np.stack([scan.low, scan.high]))
+        self.analyze(np.zeros((16, 16, 3), np.uint8))
 
     def _attenuation(self, image: np.ndarray, dark: Any, air: Any) -> np.ndarray:
         from imaging.xray.calibrate import attenuation, destripe
