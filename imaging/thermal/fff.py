@@ -109,11 +109,16 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
         raise FFFError(f"{name}: raw-data record gives an image of {width}x{height}")
     payload = bytes(record[0x20:])
     if payload.startswith(b"\x89PNG\r\n\x1a\n"):
-        import cv2
+        import imagecodecs
 
-        image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
-        if image is None or image.dtype != np.uint16 or image.ndim != 2:
-            raise FFFError(f"{name}: the PNG raw frame could not be decoded as 16-bit grey")
+        try:  # imagecodecs raises on damage where OpenCV prints libpng errors to stderr
+            image = np.asarray(imagecodecs.png_decode(payload))
+        except Exception as exc:  # imagecodecs raises its own error types
+            raise FFFError(f"{name}: the PNG raw frame could not be decoded ({exc})") from None
+        if image.dtype != np.uint16 or image.ndim != 2:
+            raise FFFError(
+                f"{name}: the PNG raw frame is {image.dtype} {image.shape}, not 16-bit grey"
+            )
         # FLIR writes the PNG's 16-bit samples in little-endian order: swap after decoding
         return _checked_shape(image.byteswap(), width, height, name), "png"
     if payload.startswith(b"\xff\xd8\xff"):

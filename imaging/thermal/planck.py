@@ -132,13 +132,24 @@ def _transmission(p: ThermalParams) -> float:
 def _terms(p: ThermalParams) -> tuple[float, float]:
     """(gain, offset) so that raw_obj = raw * gain - offset."""
     e, irt = p.emissivity, p.window_transmission
-    tau = _transmission(p)
-    refl = (1 - e) / e * _planck_raw(p, p.reflected_c)
-    atm1 = (1 - tau) / e / tau * _planck_raw(p, p.atmosphere_c)
-    wind = (1 - irt) / e / tau / irt * _planck_raw(p, p.window_c)
-    atm2 = (1 - tau) / e / tau / irt / tau * _planck_raw(p, p.atmosphere_c)
-    gain = 1.0 / e / tau / irt / tau
-    return gain, atm1 + atm2 + wind + refl
+    try:
+        tau = _transmission(p)
+        refl = (1 - e) / e * _planck_raw(p, p.reflected_c)
+        atm1 = (1 - tau) / e / tau * _planck_raw(p, p.atmosphere_c)
+        wind = (1 - irt) / e / tau / irt * _planck_raw(p, p.window_c)
+        atm2 = (1 - tau) / e / tau / irt / tau * _planck_raw(p, p.atmosphere_c)
+        gain = 1.0 / e / tau / irt / tau
+        offset = atm1 + atm2 + wind + refl
+    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+        raise ThermalParameterError(
+            f"the parameters make the radiometric model undefined ({exc}): {p}"
+        ) from None
+    if not (math.isfinite(gain) and math.isfinite(offset) and tau > 0):
+        raise ThermalParameterError(
+            f"the parameters make the radiometric model undefined (atmospheric transmission "
+            f"{tau:g}, gain {gain:g}, offset {offset:g}): {p}"
+        )
+    return gain, offset
 
 
 def _to_celsius(raw: np.ndarray, p: ThermalParams) -> np.ndarray:
