@@ -3,8 +3,6 @@ Getis-Ord Gi* statistic, connected components, and the "person-like heat signatu
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from imaging._shared.errors import ShapeError
@@ -29,24 +27,37 @@ def _check_map(temperature_c: np.ndarray) -> np.ndarray:
     return t.astype(np.float32, copy=False)
 
 
-def _box_mean(values: np.ndarray, size: int) -> np.ndarray:
+def _box_sum(values: np.ndarray, size: int) -> np.ndarray:
+    """Sum over the ``size`` × ``size`` window of every pixel; outside the image counts 0."""
     import cv2
 
     return cv2.boxFilter(
-        values, cv2.CV_64F, (size, size), normalize=True, borderType=cv2.BORDER_REFLECT
+        values, cv2.CV_64F, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT
     )
 
 
 def getis_ord_gi_star(temperature_c: np.ndarray, *, window: int = 9) -> np.ndarray:
-    """Local Getis-Ord Gi* z-scores with a square neighbourhood of ``window`` pixels a side.
+    """Local Getis-Ord Gi* z-scores over a square neighbourhood of ``window`` pixels a side.
 
-    Gi* = (Σ_j w_ij x_j − x̄ W) / (S √((n W − W²)/(n − 1))) with binary weights (W = window²),
-    x̄ and S the mean and standard deviation of the whole map (NaN pixels replaced by the
-    mean). Values above 1.96 (2.58) are hot spots at the 5 % (1 %) level.
+    With binary weights (1 for each valid pixel of the window, the pixel itself included):
+
+        Gi* = (Σ_j x_j − x̄ W_i) / (S √((n W_i − W_i²) / (n − 1)))
+
+    where W_i is the number of valid pixels in the window (fewer at the image's edges), n the
+    number of valid pixels of the map, x̄ and S their mean and (population) standard
+    deviation. NaN pixels are nobody's neighbour and get NaN. Values above 1.96 (2.58) are hot
+    spots at the 5 % (1 %) level; this is the statistic ThermStats applies to thermal images.
+
+    Parameters
+    ----------
+    temperature_c : ndarray (H, W) float32 or float64
+        Temperatures in °C.
+    window : int
+        Odd side of the neighbourhood (3: the 8 queen neighbours and the pixel).
 
     Returns
     -------
-    ndarray of float32, same shape
+    ndarray (H, W) float32
 
     Examples
     --------
@@ -59,18 +70,21 @@ def getis_ord_gi_star(temperature_c: np.ndarray, *, window: int = 9) -> np.ndarr
     if window < 3 or window % 2 == 0:
         raise ValueError(f"window must be an odd number >= 3, got {window}")
     finite = np.isfinite(t)
-    if not finite.any():
+    n = int(finite.sum())
+    if n < 2:
         return np.full(t.shape, np.nan, np.float32)
-    mean = float(t[finite].mean())
-    x = np.where(finite, t, mean).astype(np.float64)
-    n = x.size
-    std = float(x.std())
+    values = t[finite].astype(np.float64)
+    mean = float(values.mean())
+    std = float(values.std())
     if std == 0:
-        return np.zeros(t.shape, np.float32)
-    w = float(window * window)
-    local_sum = _box_mean(x, window) * w
-    denominator = std * math.sqrt(max((n * w - w * w) / (n - 1), 1e-12))
-    return ((local_sum - mean * w) / denominator).astype(np.float32)
+        return np.where(finite, 0.0, np.nan).astype(np.float32)
+    x = np.where(finite, t, 0.0).astype(np.float64)
+    local_sum = _box_sum(x, window)
+    weight = _box_sum(finite.astype(np.float64), window)
+    spread = np.sqrt(np.maximum((n * weight - weight**2) / (n - 1), 1e-12))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (local_sum - mean * weight) / (std * spread)
+    return np.where(finite, z, np.nan).astype(np.float32)
 
 
 def local_background(

@@ -10,6 +10,7 @@ from imaging._shared.errors import TruncatedImageError, UnsupportedFormatError
 __all__ = [
     "DJIRadiometricError",
     "NotRadiometricError",
+    "exif_model",
     "flir_fff_from_jpeg",
     "jpeg_segments",
 ]
@@ -49,6 +50,30 @@ def jpeg_segments(data: bytes, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
     raise TruncatedImageError(f"{name}: JPEG ends before its image data")
 
 
+def exif_model(segments: list[tuple[int, bytes]]) -> str:
+    """The camera model (EXIF tag 0x0110) of a JPEG's APP1 Exif segment, or ``""``."""
+    for marker, payload in segments:
+        if marker != 0xE1 or not payload.startswith(b"Exif\0\0"):
+            continue
+        tiff = payload[6:]
+        if tiff[:4] not in (b"II*\0", b"MM\0*"):
+            return ""
+        order = "<" if tiff[:2] == b"II" else ">"
+        try:
+            (ifd,) = struct.unpack_from(order + "I", tiff, 4)
+            (count,) = struct.unpack_from(order + "H", tiff, ifd)
+            for k in range(min(count, 512)):
+                tag, kind, n, value = struct.unpack_from(order + "HHII", tiff, ifd + 2 + 12 * k)
+                if tag == 0x0110 and kind == 2:
+                    start = value if n > 4 else ifd + 2 + 12 * k + 8
+                    text = tiff[start : start + n].split(b"\0", 1)[0]
+                    return text.decode("latin-1").strip()
+        except struct.error:
+            return ""
+        return ""
+    return ""
+
+
 def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
     """Reassemble the FFF container from a FLIR R-JPEG's APP1 "FLIR" segments.
 
@@ -73,10 +98,13 @@ def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
         has_app3 = any(marker == 0xE3 for marker, _ in segments)
         is_dji = any(b"DJI" in payload[:4096] for marker, payload in segments if marker == 0xE1)
         if has_app3 and is_dji:
+            model = exif_model(segments)
+            which = f"DJI {model}" if model else "DJI"
             raise DJIRadiometricError(
-                f"{name}: a DJI radiometric JPEG (raw data in APP3, parameters in APP4); its "
-                "calibration is not public and needs DJI's Thermal SDK. Export temperatures "
-                "with DJI's tools (e.g. as a float TIFF) and analyze that instead"
+                f"{name}: a {which} radiometric JPEG (raw data in APP3, parameters in APP4); "
+                "its calibration is not public and decoding it needs DJI's closed Thermal SDK. "
+                "Export temperatures with DJI's tools (e.g. the SDK's dji_irp to float32, or "
+                "DJI Thermal Analysis Tool to a TIFF) and analyze that file or array instead"
             )
         raise NotRadiometricError(
             f"{name}: a plain JPEG without radiometric data (no FLIR APP1 segments): its "

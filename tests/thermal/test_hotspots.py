@@ -5,9 +5,20 @@ from imaging import DTypeError, ShapeError
 from imaging.analyzer import get_analyzer
 from imaging.cli.main import main
 from imaging.io import imread, imwrite
-from imaging.thermal._kernels import component_stats, component_stats_reference
+from imaging.thermal._kernels import (
+    component_stats,
+    component_stats_reference,
+    local_percentile,
+    local_percentile_reference,
+)
 from imaging.thermal.analyzer import ThermalAnalyzer
-from imaging.thermal.hotspots import detect_hotspots, getis_ord_gi_star, person_like_flags
+from imaging.thermal.hotspots import (
+    describe_regions,
+    detect_hotspots,
+    getis_ord_gi_star,
+    local_background,
+    person_like_flags,
+)
 from imaging.thermal.palettes import PALETTES, colorbar, render
 
 
@@ -153,3 +164,104 @@ def test_analyzer_registered_and_cli(shared_data, tmp_path, capsys):
     )
     assert code == 1
     assert "without radiometric data" in capsys.readouterr().err
+
+
+def gi_star_brute_force(t, window):
+    """Getis-Ord Gi* straight from its definition, pixel by pixel (NaN: no neighbour)."""
+    finite = np.isfinite(t)
+    values = t[finite].astype(np.float64)
+    n, mean, std = values.size, values.mean(), values.std()
+    r = window // 2
+    out = np.full(t.shape, np.nan)
+    for y in range(t.shape[0]):
+        for x in range(t.shape[1]):
+            if not finite[y, x]:
+                continue
+            patch = t[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1]
+            patch = patch[np.isfinite(patch)].astype(np.float64)
+            w = patch.size
+            out[y, x] = (patch.sum() - mean * w) / (std * np.sqrt((n * w - w * w) / (n - 1)))
+    return out
+
+
+@pytest.mark.parametrize("window", [3, 5, 9])
+def test_gi_star_equals_its_definition(rng, window):
+    t = scene(rng, (23, 31))
+    t[5:9, 10:14] += 4
+    t[rng.random(t.shape) < 0.05] = np.nan
+    got = getis_ord_gi_star(t, window=window)
+    ref = gi_star_brute_force(t, window)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, atol=1e-4, equal_nan=True)
+    with pytest.raises(ValueError, match="odd"):
+        getis_ord_gi_star(t, window=4)
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 15])
+@pytest.mark.parametrize("q", [0, 10, 50, 95, 100])
+def test_local_percentile_kernel_equals_reference(rng, size, q):
+    image = rng.normal(20, 3, size=(19, 27))
+    image[rng.random(image.shape) < 0.15] = np.nan
+    image[:8, :8] = np.nan  # windows of NaN only give NaN
+    got = local_percentile(image, size, q)
+    ref = local_percentile_reference(image, size, q)
+    assert got.dtype == np.float32 and got.shape == image.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-6, equal_nan=True)
+
+
+def test_local_percentile_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="odd"):
+        local_percentile(np.zeros((4, 4)), 4, 50)
+    with pytest.raises(ValueError, match="q"):
+        local_percentile(np.zeros((4, 4)), 3, 101)
+
+
+def test_local_background_is_the_scene_around_a_hotspot(rng):
+    t = scene(rng, (240, 320), base=12.0)
+    t[:, 160:] += 10  # a warm half: the background follows it
+    t[100:110, 60:70] = 60.0
+    bg = local_background(t)
+    assert bg.dtype == np.float32 and bg.shape == t.shape
+    assert abs(bg[105, 65] - 12) < 0.5 and abs(bg[105, 260] - 22) < 0.5
+    cool = local_background(t, percentile=10)
+    assert (cool[20:220, 20:140] <= bg[20:220, 20:140] + 1e-5).all()
+    t[0:50, 0:50] = np.nan
+    assert np.isfinite(local_background(t)).all()
+    with pytest.raises(ValueError, match="size"):
+        local_background(t, size=1)
+
+
+def test_hotspot_criteria_combine(rng):
+    t = scene(rng)
+    t[:, 80:] += 20  # a warm wall: hot in absolute terms, not against its background
+    t[20:26, 20:26] = 30.0  # warm against a 15 degree background
+    absolute = detect_hotspots(t, threshold_c=32, above_background_c=None)
+    assert len(absolute) == 1 and absolute.xyxy[0, 0] == 80  # the wall
+    relative = detect_hotspots(t, above_background_c=8)
+    assert relative.xyxy.tolist() == [[20, 20, 26, 26]]
+    both = detect_hotspots(t, threshold_c=32, above_background_c=8)
+    assert len(both) == 0
+    keys = {"label", "area_px", "centroid_xy", "min_temp_c", "max_temp_c", "mean_temp_c",
+            "max_xy", "background_temp_c"}  # fmt: skip
+    assert set(relative.data) == keys and set(both.data) == keys
+    assert relative.data["centroid_xy"][0].tolist() == [22.5, 22.5]
+    assert abs(relative.data["background_temp_c"][0] - 15) < 0.5
+    assert relative.to_list()[0]["max_temp_c"] == 30.0
+
+
+def test_describe_regions(rng):
+    t = scene(rng, (30, 40))
+    mask = np.zeros(t.shape, bool)
+    mask[2:5, 3:9] = True
+    mask[20:22, 30:31] = True
+    t[3, 4] = np.nan
+    dets = describe_regions(t, mask, label="zone")
+    assert len(dets) == 2 and dets.data["label"].tolist() == ["zone", "zone"]
+    big = dets[dets.data["area_px"] == 18]
+    region = t[2:5, 3:9]
+    assert big.data["mean_temp_c"][0] == pytest.approx(np.nanmean(region), abs=1e-5)
+    assert big.data["max_temp_c"][0] == np.nanmax(region)
+    assert len(describe_regions(t, mask, min_area_px=5)) == 1
+    with pytest.raises(ShapeError):
+        describe_regions(t, mask[:5])

@@ -156,10 +156,22 @@ def test_thermstats_group_statistics(thermal):
     assert (round(median * 2) / 2, round(p5 * 2) / 2, round(p95 * 2) / 2) == (23.5, 23.0, 24.5)
 
 
-@pytest.mark.parametrize(
-    "name", ["thermal_parser/DJI_H20T.jpg", "thermal_parser/M3T/DJI_0001_R.JPG",
-             "thermal_parser/M30T/DJI_0001_R.JPG"],
-)  # fmt: skip
+DJI = {
+    "thermal_parser/DJI_H20T.jpg": "ZH20T",
+    "thermal_parser/DJI_XTS.jpg": "XT S",
+    "thermal_parser/H20N/DJI_0001_R.JPG": "ZH20N",
+    "thermal_parser/H20T/DJI_0001_R.JPG": "ZH20T",
+    "thermal_parser/H30T/DJI_0001_R.JPG": "H30T",
+    "thermal_parser/M2EA/DJI_0001_R.JPG": "MAVIC2-ENTERPRISE-ADVANCED",
+    "thermal_parser/M30T/DJI_0001_R.JPG": "M30T",
+    "thermal_parser/M3T/DJI_0001_R.JPG": "M3T",
+    "thermal_parser/M3TD/DJI_0001_R.JPG": "M3TD",
+    "thermal_parser/M4T/DJI_0001_R.JPG": "M4T",
+    "thermal_parser/XTS/DJI_0001_R.jpg": "XT S",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DJI))
 def test_dji_rjpegs_are_refused_clearly(thermal, name):
-    with pytest.raises(DJIRadiometricError, match="DJI"):
+    with pytest.raises(DJIRadiometricError, match=f"DJI {DJI[name]} radiometric.*Thermal SDK"):
         read_thermal(thermal / name)
