@@ -93,7 +93,9 @@ def local_background(
     """The scene background around every pixel: a percentile of a ``size``-wide window.
 
     The window statistic is computed exactly (NaN ignored) on a copy reduced so that the window
-    spans about 15 pixels, then interpolated back; ``percentile=50`` is the local median.
+    spans about 15 pixels, on a grid of about a quarter window; each pixel takes the highest
+    value of its grid cell's corners (a conservative background: the pixels beside a warm
+    wall's edge are not "hot"). ``percentile=50`` is the local median.
 
     Parameters
     ----------
@@ -138,9 +140,21 @@ def local_background(
         small = filled
     k = max(3, (size // factor) | 1)
     k = min(k, (2 * min(small.shape) - 1) | 1)  # the mirrored pad must fit in the image
-    background = local_percentile(small, k, percentile)
-    if factor > 1:
-        background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    step = max(1, k // 4)  # evaluated on a grid of about a quarter window
+    grid = local_percentile(small, k, percentile, step=step)
+    # full-resolution pixel centre -> reduced-image coordinate -> grid cell; the background
+    # of a pixel is the highest of its cell's four corners, so that a step edge (a warm
+    # wall) never leaves a strip of "hot" pixels beside it
+    gx = ((np.arange(w) + 0.5) * small.shape[1] / w - 0.5) / step
+    gy = ((np.arange(h) + 0.5) * small.shape[0] / h - 0.5) / step
+    x0 = np.clip(np.floor(gx).astype(np.int64), 0, grid.shape[1] - 1)
+    y0 = np.clip(np.floor(gy).astype(np.int64), 0, grid.shape[0] - 1)
+    x1 = np.minimum(x0 + 1, grid.shape[1] - 1)
+    y1 = np.minimum(y0 + 1, grid.shape[0] - 1)
+    rows = grid[np.concatenate([y0, y1])]  # (2H, gw)
+    top = np.maximum(rows[:h][:, x0], rows[:h][:, x1])
+    bottom = np.maximum(rows[h:][:, x0], rows[h:][:, x1])
+    background = np.maximum(top, bottom)
     return background.astype(np.float32, copy=False)
 
 
@@ -371,6 +385,7 @@ def person_like_flags(
     min_area_fraction: float = 0.002,
     max_area_fraction: float = 0.4,
     min_area_px: int = 12,
+    max_std_c: float = 2.5,
 ) -> list[Flag]:
     """Flag regions that look like a person's heat signature in a cooler space.
 
@@ -383,7 +398,10 @@ def person_like_flags(
       ``max_area_fraction``, and at least ``min_area_px``);
     - its shape is compact and person-like: it fills at least half its box (solidity ≥ 0.5)
       and its aspect ratio lies between 1:4 and 4:1 (standing, sitting or lying). Pipes,
-      cables and hot edges are too thin.
+      cables and hot edges are too thin;
+    - it is evenly warm like skin and clothing: temperature spread (standard deviation) at
+      most ``max_std_c``, and hardly any pixel of its box hotter than the band (a motor or a
+      heater is not a person).
 
     Parameters
     ----------
@@ -393,9 +411,9 @@ def person_like_flags(
     Returns
     -------
     list of Flag
-        ``kind="person"``, a score rising with the contrast (1 at 10 °C), a message for the
-        operator, and data ``area_px``, ``mean_temp_c``, ``max_temp_c``, ``contrast_c``,
-        ``aspect``, ``solidity``.
+        Strongest first: ``kind="person"``, a score rising with the contrast (1 at 10 °C), a
+        message for the operator, and data ``area_px``, ``mean_temp_c``, ``max_temp_c``,
+        ``std_c``, ``contrast_c``, ``aspect``, ``solidity``.
 
     Examples
     --------
@@ -406,8 +424,6 @@ def person_like_flags(
     """
     import cv2
 
-    from imaging.thermal._kernels import component_stats
-
     t = _check_map(temperature_c)
     finite = np.isfinite(t)
     if not finite.any():
@@ -417,12 +433,10 @@ def person_like_flags(
     if lo >= hi:
         raise ValueError(f"band_c must be (low, high) with low < high, got {band_c}")
     with np.errstate(invalid="ignore"):
-        mask = finite & (t >= lo) & (t <= hi) & (t - scene >= min_contrast_c)
-    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if count <= 1:
-        return []
-    measured = component_stats(labels, t, count)
+        in_band = finite & (t >= lo) & (t <= hi) & (t - scene >= min_contrast_c)
+        too_hot = finite & (t > hi + 2.0)
+    closed = cv2.morphologyEx(in_band.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     total = t.size
     flags = []
     for k in range(1, count):
@@ -434,7 +448,14 @@ def person_like_flags(
         solidity = area / max(w * h, 1)
         if not (0.25 <= aspect <= 4.0 and solidity >= 0.5):
             continue
-        mean_c = float(measured["mean"][k])
+        window = np.s_[y : y + h, x : x + w]
+        region = labels[window] == k
+        values = t[window][region & in_band[window]].astype(np.float64)
+        if values.size == 0 or values.std() > max_std_c:
+            continue
+        if too_hot[window].mean() > 0.05:
+            continue
+        mean_c = float(values.mean())
         contrast = mean_c - scene
         score = float(np.clip(contrast / 10.0, 0.0, 1.0))
         flags.append(
@@ -447,7 +468,8 @@ def person_like_flags(
                 {
                     "area_px": area,
                     "mean_temp_c": round(mean_c, 2),
-                    "max_temp_c": round(float(measured["max"][k]), 2),
+                    "max_temp_c": round(float(values.max()), 2),
+                    "std_c": round(float(values.std()), 2),
                     "contrast_c": round(contrast, 2),
                     "aspect": round(aspect, 3),
                     "solidity": round(solidity, 3),

@@ -104,29 +104,55 @@ def _auto_range(t: np.ndarray) -> tuple[float, float]:
 
 
 def colorbar(
-    image_rgb: np.ndarray, *, palette: str, range_c: tuple[float, float], width: int = 60
+    image_rgb: np.ndarray,
+    *,
+    palette: str,
+    range_c: tuple[float, float],
+    width: int | None = None,
 ) -> np.ndarray:
     """Append a vertical colour bar labelled in °C to the right of a rendered image.
+
+    Parameters
+    ----------
+    image_rgb : ndarray (H, W, 3) uint8
+        A rendered image (:func:`render`).
+    palette : str
+        The palette it was rendered with.
+    range_c : (float, float)
+        The temperatures of the palette's ends.
+    width : int, optional
+        Width of the bar in pixels; default just wide enough for its labels.
 
     Returns
     -------
     ndarray (H, W + width, 3) uint8
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rgb = render(np.zeros((100, 80), np.float32), range_c=(0, 1))
+    >>> colorbar(rgb, palette="iron", range_c=(0, 1)).shape[:2] > (100, 80)
+    True
     """
     import cv2
 
+    image_rgb = check_image(image_rgb, name="image_rgb", ndim=3, dtypes=(np.uint8,), channels=(3,))
     h = image_rgb.shape[0]
+    lo, hi = range_c
+    scale = max(0.3, h / 600)
+    labels = [(frac, f"{lo + frac * (hi - lo):.1f}C") for frac in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    sizes = [cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1) for _, text in labels]
+    if width is None:
+        width = 24 + max(size[0][0] for size in sizes)
     bar = np.full((h, width, 3), 255, np.uint8)
     ramp = palette_lut(palette)[np.linspace(255, 0, h).astype(np.uint8)]
     bar[:, 4:18] = ramp[:, None, :]
-    lo, hi = range_c
-    scale = max(0.3, h / 600)
-    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for (frac, label), ((_, text_h), base) in zip(labels, sizes, strict=True):
         y = round((1 - frac) * (h - 1))
-        label = f"{lo + frac * (hi - lo):.1f}C"
         cv2.putText(
             bar,
             label,
-            (20, min(h - 3, max(10, y + 4))),
+            (20, min(h - 1 - base, max(text_h + 1, y + text_h // 2))),
             cv2.FONT_HERSHEY_SIMPLEX,
             scale,
             (0, 0, 0),

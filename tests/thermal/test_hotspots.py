@@ -200,13 +200,14 @@ def test_gi_star_equals_its_definition(rng, window):
 
 @pytest.mark.parametrize("size", [1, 3, 7, 15])
 @pytest.mark.parametrize("q", [0, 10, 50, 95, 100])
-def test_local_percentile_kernel_equals_reference(rng, size, q):
+@pytest.mark.parametrize("step", [1, 3])
+def test_local_percentile_kernel_equals_reference(rng, size, q, step):
     image = rng.normal(20, 3, size=(19, 27))
     image[rng.random(image.shape) < 0.15] = np.nan
     image[:8, :8] = np.nan  # windows of NaN only give NaN
-    got = local_percentile(image, size, q)
-    ref = local_percentile_reference(image, size, q)
-    assert got.dtype == np.float32 and got.shape == image.shape
+    got = local_percentile(image, size, q, step=step)
+    ref = local_percentile_reference(image, size, q, step=step)
+    assert got.dtype == np.float32 and got.shape == (-(-19 // step), -(-27 // step))
     np.testing.assert_allclose(got, ref, rtol=1e-6, equal_nan=True)
 
 
@@ -215,6 +216,8 @@ def test_local_percentile_rejects_bad_arguments():
         local_percentile(np.zeros((4, 4)), 4, 50)
     with pytest.raises(ValueError, match="q"):
         local_percentile(np.zeros((4, 4)), 3, 101)
+    with pytest.raises(ValueError, match="step"):
+        local_percentile(np.zeros((4, 4)), 3, 50, step=0)
 
 
 def test_local_background_is_the_scene_around_a_hotspot(rng):
@@ -265,3 +268,30 @@ def test_describe_regions(rng):
     assert len(describe_regions(t, mask, min_area_px=5)) == 1
     with pytest.raises(ShapeError):
         describe_regions(t, mask[:5])
+
+
+def test_person_flag_rejects_heaters_and_texture(rng):
+    t = scene(rng, (240, 320), base=8.0)
+    t[60:180, 40:75] = 31.0 + rng.normal(0, 0.5, (120, 35))  # a person
+    t[60:120, 150:190] = 33.0
+    t[80:100, 160:180] = 80.0  # a heater: its core is far above skin temperature
+    t[150:210, 220:280] = np.where(rng.random((60, 60)) < 0.5, 29.0, 36.5)  # mottled texture
+    flags = person_like_flags(t)
+    assert [f.box for f in flags] == [(40, 60, 75, 180)]
+    assert flags[0].data["std_c"] < 1 and 30 < flags[0].data["mean_temp_c"] < 32
+    assert len(person_like_flags(t, max_std_c=10)) == 2  # the texture passes a loose limit
+    with pytest.raises(ValueError, match="band_c"):
+        person_like_flags(t, band_c=(37, 28))
+
+
+def test_real_hand_in_sample_csq_is_person_like(shared_data):
+    import warnings
+
+    from imaging.thermal.radiometry import iter_frames
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the sample's cut padding
+        frame = next(iter_frames(shared_data / "thermal" / "thermimage" / "SampleCSQ.csq"))
+    flags = person_like_flags(frame.temperature_c())
+    assert len(flags) == 1 and flags[0].data["area_px"] > 100_000
+    assert 28 < flags[0].data["mean_temp_c"] < 37
