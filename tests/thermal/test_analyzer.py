@@ -1,0 +1,104 @@
+import copy
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from fff_builder import build_fff
+
+from imaging import PageError
+from imaging.thermal.analyzer import ThermalAnalyzer
+from imaging.thermal.planck import ThermalParams
+from imaging.thermal.rjpeg import DJIRadiometricError
+
+
+def comparable(result):
+    data = result.to_dict()
+    data.pop("timings_ms")
+    return json.dumps(data, sort_keys=True, allow_nan=False)
+
+
+def test_result_layout_on_an_rjpeg(shared_data):
+    result = ThermalAnalyzer().analyze(shared_data / "thermal" / "thermimage" / "IR_2412.jpg")
+    m = result.measurements
+    # the peer decoder's statistics of this file (README table)
+    assert (m["min_c"], m["max_c"], m["mean_c"], m["median_c"]) == pytest.approx(
+        (22.736, 35.250, 28.259, 29.008), abs=0.0015
+    )
+    assert m["kind"] == "rjpeg" and m["camera_model"] == "FLIR SC660" and m["invalid_px"] == 0
+    assert m["parameters"]["emissivity"] == 0.95 and m["parameters"]["planck_r1"] == 21106.77
+    t = result.maps["temperature_c"]
+    assert t.dtype == np.float32 and t.shape == (480, 640) == result.image_shape
+    assert result.maps["display"].shape == (480, 640, 3)
+    assert set(result.timings_ms) == {"decode", "temperature", "statistics", "hotspots", "render"}
+    assert result.modality == "thermal" and result.source.endswith("IR_2412.jpg")
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_sequences_tiffs_and_refusals(shared_data):
+    analyzer = ThermalAnalyzer()
+    folder = shared_data / "thermal"
+    second = analyzer.analyze(folder / "thermimage" / "SampleSEQ.seq", frame=1)
+    assert second.measurements["frame"] == 1 and second.measurements["kind"] == "seq"
+    with pytest.raises(PageError, match="no frame 5"):
+        analyzer.analyze(folder / "thermimage" / "SampleSEQ.seq", frame=5)
+    tiff = analyzer.analyze(folder / "flirpy" / "example_radiometric.tiff")
+    m = tiff.measurements
+    assert m["kind"] == "tlinear" and m["tlinear_scale"] == 0.04 and "parameters" not in m
+    assert (m["min_c"], m["max_c"], m["mean_c"]) == pytest.approx((-3.43, 9.93, 6.18), abs=0.01)
+    with pytest.raises(DJIRadiometricError):
+        analyzer.analyze(folder / "thermal_parser" / "M3T" / "DJI_0001_R.JPG")
+
+
+def test_undefined_pixels_are_masked_not_averaged():
+    raw = np.full((30, 40), 18000, np.uint16)
+    raw[:5, :5] = 0  # far below the camera's offset: the model is undefined there
+    result = ThermalAnalyzer().analyze(raw, params=ThermalParams())
+    t, valid = result.maps["temperature_c"], result.maps["valid_mask"]
+    assert np.isnan(t[:5, :5]).all() and not valid[:5, :5].any() and valid.sum() == 1175
+    assert result.measurements["invalid_px"] == 25
+    assert result.measurements["min_c"] == pytest.approx(23.058, abs=0.001)
+    assert result.to_dict()["maps"]["temperature_c"]["min"] == pytest.approx(23.058, abs=0.001)
+
+
+def test_alarms_and_options():
+    t = np.full((40, 50), 20.0, np.float32)
+    t[5, 7] = 90.0
+    t[30, 40] = -10.0
+    result = ThermalAnalyzer(alarm_above_c=60, alarm_below_c=0, palette=None).analyze(t)
+    alarms = {f.data["rule"]: f for f in result.flags if f.kind == "alarm"}
+    assert alarms["above"].box == (7, 5, 8, 6) and alarms["below"].box == (40, 30, 41, 31)
+    assert "display" not in result.maps
+    with pytest.raises(ValueError, match="palette"):
+        ThermalAnalyzer(palette="sepia")
+    with pytest.raises(ValueError, match="at least one"):
+        ThermalAnalyzer(above_background_c=None)
+    with pytest.raises(ValueError, match="tlinear_scale"):
+        ThermalAnalyzer(tlinear_scale=-1)
+    hot = ThermalAnalyzer(threshold_c=50, above_background_c=None).analyze(t)
+    assert hot.detections.xyxy.tolist() == []  # a single pixel is below min_area_px
+    assert len(ThermalAnalyzer(threshold_c=50, min_area_px=1).analyze(t).detections) == 1
+
+
+def test_analyze_never_changes_the_analyzer_and_threads_agree(rng):
+    analyzer = ThermalAnalyzer(alarm_above_c=40)
+    analyzer.warmup()
+    state = copy.deepcopy(vars(analyzer))
+    raws = []
+    for k in range(6):
+        raw = rng.integers(17000, 17600, size=(60, 80)).astype(np.uint16)
+        raw[10 + k : 20 + k, 30:40] = 21000 + 500 * k
+        raws.append(raw)
+    inputs = [build_fff(r, ThermalParams(emissivity=0.9 + 0.01 * k)) for k, r in enumerate(raws)]
+    serial = [comparable(analyzer.analyze(d, source=str(k))) for k, d in enumerate(inputs)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = [(k % 6, inputs[k % 6]) for k in range(48)]
+        threaded = list(
+            pool.map(lambda j: comparable(analyzer.analyze(j[1], source=str(j[0]))), jobs)
+        )
+    assert all(threaded[i] == serial[j[0]] for i, j in enumerate(jobs))
+    assert vars(analyzer).keys() == state.keys()
+    assert all(
+        np.array_equal(v, state[k]) if isinstance(v, np.ndarray) else v == state[k]
+        for k, v in vars(analyzer).items()
+    )
