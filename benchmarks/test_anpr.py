@@ -1,0 +1,59 @@
+"""Plates: end-to-end speed per photograph against RapidOCR's whole-image pipeline (measured in
+the same run), and the OCR alone per crop in batches.
+
+Needs ``pip install rapidocr-onnxruntime`` (its weights ship inside the wheel; benchmark only)
+and the development photographs in ../shared/data/anpr.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imaging.io import imread
+
+DATA = Path(
+    os.environ.get("IMAGING_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+PHOTOS = sorted((DATA / "anpr" / "openalpr-benchmarks" / "endtoend" / "eu").glob("*.jpg"))[:20]
+
+pytestmark = pytest.mark.skipif(not PHOTOS, reason="needs ../shared/data/anpr")
+
+
+@pytest.fixture(scope="module")
+def images():
+    return [imread(p) for p in PHOTOS]
+
+
+@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
+def test_anpr_analyzer(benchmark, images):
+    from imaging.anpr.analyzer import AnprAnalyzer
+
+    analyzer = AnprAnalyzer()
+    analyzer.warmup()
+    benchmark.pedantic(lambda: [analyzer.analyze(im) for im in images], rounds=3, warmup_rounds=1)
+    benchmark.extra_info["photos_per_second"] = len(images) / benchmark.stats.stats.median
+
+
+@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
+def test_rapidocr_peer(benchmark, images):
+    rapidocr = pytest.importorskip("rapidocr_onnxruntime")
+    engine = rapidocr.RapidOCR()
+    bgr = [np.ascontiguousarray(im[..., ::-1]) for im in images]
+    engine(bgr[0])
+    benchmark.pedantic(lambda: [engine(im) for im in bgr], rounds=1, warmup_rounds=0)
+
+
+@pytest.mark.benchmark(group="plate OCR, 64 crops per batch")
+def test_ocr_batch(benchmark):
+    from imaging.anpr.read import read_plates
+    from imaging.anpr.synth import augment, render_plate
+
+    rng = np.random.default_rng(5)
+    crops = [augment(render_plate(rng).image, rng) for _ in range(64)]
+    read_plates(crops)
+    benchmark.pedantic(read_plates, args=(crops,), rounds=5, warmup_rounds=1)
+    benchmark.extra_info["ms_per_crop"] = benchmark.stats.stats.median / len(crops) * 1000
