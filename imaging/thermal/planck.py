@@ -32,10 +32,30 @@ class ThermalParameterError(ImagingError, ValueError):
 
 @dataclass(frozen=True)
 class ThermalParams:
-    """Camera constants and scene parameters of the radiometric model.
+    """Camera constants and scene parameters of the radiometric model (frozen).
 
-    Temperatures are in °C, distance in metres, relative humidity in percent (0–100).
-    Defaults are those of a FLIR SC660 with a neutral scene (Thermimage's defaults).
+    :func:`~imaging.thermal.radiometry.read_thermal` fills one from the file's CameraInfo
+    record; change any value per call with :meth:`replace` (or the ``**overrides`` of
+    :func:`raw_to_celsius`). Defaults are those of a FLIR SC660 in a neutral scene
+    (Thermimage's defaults).
+
+    Attributes
+    ----------
+    planck_r1, planck_r2, planck_b, planck_f, planck_o : float
+        The camera's Planck calibration: counts = R1 / (R2 (exp(B / T_K) − F)) − O.
+    emissivity : float
+        Of the object, in (0, 1].
+    distance_m : float
+        Object distance in metres, ≥ 0.
+    reflected_c, atmosphere_c, window_c : float
+        Reflected apparent, atmospheric and IR-window temperatures in °C (files store kelvin).
+    window_transmission : float
+        Of the IR window, in (0, 1] (1: no window).
+    humidity_percent : float
+        Relative humidity in percent, 0–100. A value ≤ 1 is taken for a fraction (as
+        exiftool prints it) and multiplied by 100, with a warning.
+    alpha1, alpha2, beta1, beta2, atmospheric_x : float
+        The camera's atmospheric-transmission constants.
 
     Examples
     --------

@@ -273,6 +273,9 @@ def _from_array(
 def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
     """Yield the frames of a FLIR SEQ, CSQ or FFF file one at a time.
 
+    Files of a single frame (R-JPEG, TIFF, NPY) yield that frame, so that one loop serves
+    every input.
+
     Only one frame is held in memory at a time, whatever the length of the file. A file cut
     or damaged mid-sequence yields every frame before the damage, then warns
     (``UserWarning``); damage in the first frame raises. A last frame whose compressed image is
@@ -308,6 +311,14 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
         handle = path.open("rb")
     with handle:
         size = handle.seek(0, os.SEEK_END)
+        handle.seek(0)
+        if size == 0:
+            raise EmptyImageError(f"{name}: the file is empty (0 bytes)")
+        head = handle.read(4)
+        if head[:2] == b"\xff\xd8" or head in _SINGLE_FRAME_MAGIC:
+            # an R-JPEG, a TIFF or an NPY holds one frame
+            yield read_thermal(source)
+            return
         pos = 0
         index = 0
         while pos < size:
@@ -358,6 +369,7 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
 
 
 _FFF_MAGIC = (b"FFF\0", b"AFF\0")
+_SINGLE_FRAME_MAGIC = (b"II*\0", b"MM\0*", b"\x93NUM")
 
 
 def _frame_extent(handle: Any, pos: int, size: int, name: str) -> int:

@@ -215,3 +215,19 @@ def test_camera_record_with_absurd_values(raw):
     struct.pack_into("<f", data, cam + 0x58, float("nan"))  # Planck R1
     with pytest.raises(ThermalParameterError, match="finite"):
         read_thermal(bytes(data)).temperature_c(emissivity=0.9)
+
+
+def test_iter_frames_serves_single_frame_files(raw, tmp_path):
+    rjpeg = wrap_in_jpeg(build_fff(raw, SC660))
+    frames = list(iter_frames(rjpeg))
+    assert len(frames) == 1 and frames[0].kind == "rjpeg"
+    path = tmp_path / "t.npy"
+    np.save(path, np.full((4, 5), 21.5, np.float32))
+    (frame,) = iter_frames(path)
+    assert frame.kind == "celsius" and frame.temperature_c()[0, 0] == 21.5
+    empty = tmp_path / "empty.seq"
+    empty.write_bytes(b"")
+    with pytest.raises(ImagingError, match="empty"):
+        list(iter_frames(empty))
+    with pytest.raises(ImagingError, match="no such file"):
+        list(iter_frames(tmp_path / "missing.seq"))
