@@ -157,8 +157,9 @@ def read_thermal(
     Parameters
     ----------
     source : path, bytes or ndarray
-        A FLIR R-JPEG, FFF, SEQ or CSQ file; a 16-bit TLinear TIFF; a float TIFF/NPY of °C;
-        or an array: uint16 raw counts (converted with ``params``) or float °C.
+        A FLIR R-JPEG, FFF, SEQ or CSQ file; a 16-bit TLinear TIFF or PNG (raw counts with
+        ``params``); a float TIFF/NPY of °C; or an array: uint16 raw counts (converted with
+        ``params``), uint16 TLinear counts (with a numeric ``tlinear_scale``) or float °C.
     params : ThermalParams, optional
         The camera's constants and scene parameters for a uint16 array of raw counts (or a
         16-bit TIFF of raw counts). Files that carry their own parameters ignore it; override
@@ -208,13 +209,14 @@ def read_thermal(
             source=name,
             kind="rjpeg",
         )
-    if data[:4] in (b"II*\0", b"MM\0*"):
+    if data[:4] in (b"II*\0", b"MM\0*") or data.startswith(b"\x89PNG\r\n\x1a\n"):
         from imaging.io import imread
 
         array = imread(data)
         if array.ndim != 2:
             raise UnsupportedFormatError(
-                f"{name}: expected a single-channel thermal TIFF, got {array.shape}"
+                f"{name}: expected a single-channel thermal image (16-bit TLinear or raw "
+                f"counts, or float °C), got shape {array.shape} of {array.dtype}"
             )
         if array.dtype == np.uint16 and params is None:
             image = _from_array(array, None, tlinear_scale=tlinear_scale)
@@ -230,7 +232,7 @@ def read_thermal(
         return image
     raise UnsupportedFormatError(
         f"{name}: not a radiometric format this library reads (FLIR R-JPEG, FFF, SEQ, CSQ, "
-        "TLinear TIFF, float TIFF/NPY of °C)"
+        "16-bit TLinear TIFF/PNG, float TIFF/NPY of °C)"
     )
 
 
@@ -369,7 +371,7 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
 
 
 _FFF_MAGIC = (b"FFF\0", b"AFF\0")
-_SINGLE_FRAME_MAGIC = (b"II*\0", b"MM\0*", b"\x93NUM")
+_SINGLE_FRAME_MAGIC = (b"II*\0", b"MM\0*", b"\x93NUM", b"\x89PNG")
 
 
 def _frame_extent(handle: Any, pos: int, size: int, name: str) -> int:

@@ -172,3 +172,35 @@ def test_arrays():
         celsius.temperature_c(emissivity=0.9)
     with pytest.raises(ImagingError):
         read_thermal(np.zeros((3, 3, 3), np.uint8))
+
+
+@pytest.mark.parametrize("suffix", [".tiff", ".png"])
+def test_16bit_files_tlinear_or_raw(tmp_path, suffix):
+    from imaging.io import imwrite
+
+    counts = np.full((6, 8), 29315, np.uint16)  # 293.15 K at 0.01 K per count
+    path = tmp_path / f"lepton{suffix}"
+    imwrite(path, counts)
+    image = read_thermal(path)
+    assert image.kind == "tlinear" and image.info["tlinear_scale"] == 0.01
+    assert image.temperature_c()[0, 0] == pytest.approx(20.0, abs=1e-3)
+    forced = read_thermal(path, tlinear_scale=0.04)
+    assert forced.temperature_c()[0, 0] == pytest.approx(29315 * 0.04 - 273.15, abs=1e-2)
+    raw = read_thermal(path, params=SC660)  # the same counts as raw sensor values
+    assert raw.kind == "raw" and raw.temperature_c()[0, 0] == pytest.approx(72.185, abs=1e-3)
+
+
+def test_float_files_and_bad_dtypes(tmp_path):
+    from imaging.io import imwrite
+
+    path = tmp_path / "celsius.tiff"
+    imwrite(path, np.full((4, 4), 36.6, np.float32))
+    assert read_thermal(path).temperature_c()[0, 0] == pytest.approx(36.6)
+    path8 = tmp_path / "eight.png"
+    imwrite(path8, np.zeros((4, 4), np.uint8))
+    with pytest.raises(UnsupportedFormatError, match="uint8"):
+        read_thermal(path8)
+    with pytest.raises(UnsupportedFormatError, match="not a radiometric format"):
+        read_thermal(b"GIF89a" + b"\0" * 40)
+    with pytest.raises(ThermalParameterError, match="TLinear"):
+        read_thermal(np.zeros((3, 3), np.uint16))
