@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -54,6 +54,10 @@ class ThermalAnalyzer(AnalyzerBase):
         At most this many hotspots, hottest first.
     alarm_above_c, alarm_below_c : float, optional
         Raise an ``alarm`` flag when the maximum exceeds (the minimum falls below) this.
+    alarms : sequence of mapping
+        Site alarm rules checked on every image, in the form of
+        :func:`imaging.thermal.measure.check_alarm`: above/below a level in a region, or a
+        Δ between a region and a reference region or temperature.
     detect_people : bool
         Raise ``person`` flags for person-like heat signatures (skin band ``person_band_c``).
     person_band_c : (float, float)
@@ -83,6 +87,8 @@ class ThermalAnalyzer(AnalyzerBase):
     ``humidity_percent``, the Planck constants...), or in a mapping ``context["params"]``,
     overrides the file's value; ``None`` values are ignored. A :class:`ThermalParams` in
     ``context["params"]`` replaces the file's parameters as a whole.
+
+    ``context["alarms"]`` adds alarm rules for this call to the analyzer's own.
 
     ``context["regions"]``, a mapping of names to :mod:`~imaging.thermal.measure` regions
     (or their dict form, which may carry its own ``emissivity``/``distance_m``), adds
@@ -119,6 +125,7 @@ class ThermalAnalyzer(AnalyzerBase):
         alarm_below_c: float | None = None,
         detect_people: bool = True,
         person_band_c: tuple[float, float] = (28.0, 37.0),
+        alarms: Sequence[Mapping[str, Any]] = (),
         palette: str | None = "iron",
         tlinear_scale: float | str = "auto",
         params: ThermalParams | None = None,
@@ -151,6 +158,7 @@ class ThermalAnalyzer(AnalyzerBase):
         self.palette = palette
         self.tlinear_scale = tlinear_scale
         self.params = params.checked() if params is not None else None
+        self.alarms = tuple(_frozen_rule(rule) for rule in alarms)
         if palette is not None:
             palette_lut(palette)  # validates the palette name
 
@@ -225,6 +233,13 @@ class ThermalAnalyzer(AnalyzerBase):
             )
             flags = person_like_flags(t, band_c=self.person_band_c) if self.detect_people else []
             flags.extend(self._alarms(t, measurements))
+            if self.alarms or context.get("alarms"):
+                from imaging.thermal.measure import check_alarm
+
+                for rule in (*self.alarms, *(context.get("alarms") or ())):
+                    flag = check_alarm(t, rule)
+                    if flag is not None:
+                        flags.append(flag)
         maps = {"temperature_c": t, "valid_mask": valid}
         if self.palette is not None:
             from imaging.thermal.palettes import render
@@ -273,6 +288,17 @@ class ThermalAnalyzer(AnalyzerBase):
                 )
             )
         return flags
+
+
+def _frozen_rule(rule: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A checked, read-only copy of an alarm rule (the analyzer's state never changes)."""
+    from types import MappingProxyType
+
+    if not isinstance(rule, Mapping):
+        raise TypeError(f"alarms: expected mappings, got {type(rule).__name__}")
+    if rule.get("rule") not in ("above", "below", "delta"):
+        raise ValueError(f"alarm rule: expected above, below or delta, got {rule.get('rule')!r}")
+    return MappingProxyType(dict(rule))
 
 
 def _overrides(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ __all__ = [
     "alarm_above",
     "alarm_below",
     "alarm_delta",
+    "check_alarm",
     "isotherm",
     "line_profile",
     "measure",
@@ -570,6 +571,35 @@ def alarm_delta(
         "delta_c": delta_c,
     }
     return Flag(flag.kind, flag.box, flag.score, flag.message, data)
+
+
+def check_alarm(image: Any, spec: Mapping[str, Any]) -> Flag | None:
+    """Evaluate one alarm rule given as a JSON-friendly mapping.
+
+    ``spec["rule"]`` is ``"above"`` or ``"below"`` (with ``level_c``) or ``"delta"`` (with
+    ``region``, ``reference`` and ``delta_c``); the other keys (``region``, ``statistic``,
+    ``reference_statistic``, ``name``) are those of :func:`alarm_above`, :func:`alarm_below`
+    and :func:`alarm_delta`. Regions may be mappings (:func:`region_from_dict`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.full((5, 5), 20.0, np.float32); t[1, 1] = 70
+    >>> check_alarm(t, {"rule": "above", "level_c": 60, "name": "cargo"}).message
+    'max 70.0 °C in cargo exceeds 60.0 °C'
+    """
+    spec = dict(spec)
+    rule = spec.pop("rule", None)
+    functions = {"above": alarm_above, "below": alarm_below, "delta": alarm_delta}
+    if rule not in functions:
+        raise ValueError(f"alarm rule: expected above, below or delta, got {rule!r}")
+    try:
+        if rule == "delta":
+            region = spec.pop("region")
+            return alarm_delta(image, region, **spec)
+        return functions[rule](image, spec.pop("level_c"), **spec)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"alarm {rule}: missing or unknown setting ({exc})") from None
 
 
 def _alarm(

@@ -102,3 +102,25 @@ def test_analyze_never_changes_the_analyzer_and_threads_agree(rng):
         np.array_equal(v, state[k]) if isinstance(v, np.ndarray) else v == state[k]
         for k, v in vars(analyzer).items()
     )
+
+
+def test_alarm_rules_from_the_site_and_the_call():
+    t = np.full((40, 50), 20.0, np.float32)
+    t[5:10, 5:10] = 35.0  # a warm patch in the left half
+    door = {"type": "box", "x0": 0, "y0": 0, "x1": 25, "y1": 40}
+    wall = {"type": "box", "x0": 25, "y0": 0, "x1": 50, "y1": 40}
+    site = [{"rule": "delta", "region": door, "reference": wall, "delta_c": 10, "name": "door"}]
+    analyzer = ThermalAnalyzer(alarms=site, detect_people=False)
+    result = analyzer.analyze(t)
+    (flag,) = [f for f in result.flags if f.kind == "alarm"]
+    assert flag.data["rule"] == "delta" and flag.data["difference_c"] == 15.0
+    assert "door" in flag.message
+    more = analyzer.analyze(t, alarms=[{"rule": "below", "level_c": 25, "statistic": "mean"}])
+    assert [f.data["rule"] for f in more.flags if f.kind == "alarm"] == ["delta", "below"]
+    assert len(analyzer.analyze(np.full((40, 50), 20.0, np.float32)).flags) == 0
+    with pytest.raises(ValueError, match="alarm rule"):
+        ThermalAnalyzer(alarms=[{"rule": "sideways"}])
+    with pytest.raises(ValueError, match="missing or unknown"):
+        analyzer.analyze(t, alarms=[{"rule": "above"}])
+    with pytest.raises(TypeError):
+        analyzer.alarms[0]["delta_c"] = 1  # the site rules are read-only
