@@ -134,6 +134,8 @@ def _name(source: Any) -> str:
 
 def _read_bytes(source: Any) -> tuple[bytes, str]:
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if not len(source):
+            raise EmptyImageError("<bytes>: no data (0 bytes)")
         return bytes(source), "<bytes>"
     path = Path(source)
     if not path.exists():

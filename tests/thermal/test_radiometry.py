@@ -204,3 +204,13 @@ def test_float_files_and_bad_dtypes(tmp_path):
         read_thermal(b"GIF89a" + b"\0" * 40)
     with pytest.raises(ThermalParameterError, match="TLinear"):
         read_thermal(np.zeros((3, 3), np.uint16))
+
+
+def test_empty_inputs(tmp_path):
+    from imaging import EmptyImageError
+
+    with pytest.raises(EmptyImageError):
+        read_thermal(b"")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(EmptyImageError):
+        read_thermal(tmp_path / "empty.jpg")
