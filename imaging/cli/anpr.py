@@ -22,3 +22,84 @@ def analyze_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
             c.strip().upper() for c in args.countries.split(",") if c.strip()
         )
     return options, {}
+
+
+def add_commands(actions: Any) -> None:
+    watch = actions.add_parser(
+        "watch", help="read plates in a video, store one crossing per vehicle"
+    )
+    watch.add_argument("video", metavar="VIDEO", help="a file, or a stream URL OpenCV can open")
+    watch.add_argument("--db", required=True, metavar="crossings.sqlite")
+    watch.add_argument("--camera", default=None, help="camera name stored with each crossing")
+    watch.add_argument("--every", type=int, default=1, metavar="N", help="analyze every Nth frame")
+    watch.add_argument("--countries", default=None, metavar="KZ,RU,...")
+    watch.set_defaults(func=_run_watch)
+
+    search = actions.add_parser("search", help="query the register of crossings")
+    search.add_argument("--db", required=True, metavar="crossings.sqlite")
+    search.add_argument("--plate", help="plate text; * and ? are wildcards")
+    search.add_argument("--since", help="ISO time (UTC unless a zone is given)")
+    search.add_argument("--until", help="ISO time")
+    search.add_argument("--country")
+    search.add_argument("--csv", metavar="OUT.csv", help="export the matches as CSV")
+    search.add_argument("--jsonl", metavar="OUT.jsonl", help="export the matches as JSON lines")
+    search.set_defaults(func=_run_search)
+
+
+def _run_watch(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from imaging.anpr.analyzer import AnprAnalyzer
+    from imaging.anpr.register import CrossingRegister
+    from imaging.anpr.track import watch_video
+
+    if args.every < 1:
+        print("imaging: error: --every must be at least 1", file=sys.stderr)
+        return 2
+    countries = (
+        tuple(c.strip().upper() for c in args.countries.split(",")) if args.countries else None
+    )
+    analyzer = AnprAnalyzer(countries=countries)
+    stored = 0
+    with CrossingRegister(args.db) as register:
+        for crossing in watch_video(
+            args.video, analyzer=analyzer, camera=args.camera, every_n=args.every
+        ):
+            stored += register.add(crossing)
+            print(json.dumps(crossing.to_dict()), flush=True)
+    print(f"{stored} new crossing(s) in {args.db}", file=sys.stderr)
+    return 0
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from imaging.anpr.register import CrossingRegister
+
+    if not Path(args.db).exists():
+        print(f"imaging: error: {args.db}: no such register", file=sys.stderr)
+        return 1
+    filters = {
+        "plate": args.plate,
+        "since": args.since,
+        "until": args.until,
+        "country": args.country,
+    }
+    with CrossingRegister(args.db) as register:
+        if args.csv:
+            print(
+                f"{register.export_csv(args.csv, **filters)} crossing(s) -> {args.csv}",
+                file=sys.stderr,
+            )
+        if args.jsonl:
+            print(
+                f"{register.export_jsonl(args.jsonl, **filters)} crossing(s) -> {args.jsonl}",
+                file=sys.stderr,
+            )
+        if not args.csv and not args.jsonl:
+            for item in register.iter_dicts(**filters):
+                print(json.dumps(item))
+    return 0
