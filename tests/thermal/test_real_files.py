@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from imaging.thermal.planck import raw_to_celsius
 from imaging.thermal.radiometry import iter_frames, read_thermal
 from imaging.thermal.rjpeg import DJIRadiometricError
 
@@ -27,7 +28,16 @@ def test_ir_2412_matches_the_published_raster_at_every_pixel(thermal):
     assert t.shape == (480, 640)
     assert t.dtype == np.float32
     assert np.abs(t - reference).max() < 0.01  # measured: 0.0 (bit-identical)
-    np.testing.assert_allclose(t[0, :4], [23.7344, 23.7172, 23.6253, 23.5908], atol=1e-3)
+    np.testing.assert_allclose(t[0, :4], [23.7344, 23.7172, 23.6253, 23.5908], atol=1e-4)
+    # Thermimage prints the temperature matrix column by column too, to one decimal
+    assert [round(float(v), 1) for v in t[:5, 0]] == [23.7, 23.6, 23.6, 23.6, 23.7]
+    assert (float(t.min()), float(t.max()), float(t.mean(dtype=np.float64))) == pytest.approx(
+        (22.736, 35.250, 28.259), abs=5e-4
+    )
+    p = image.params
+    assert (p.planck_r1, p.planck_b, p.planck_f, p.planck_o, p.planck_r2) == (
+        21106.77, 1501, 1, -7340, 0.012545258
+    )  # fmt: skip
 
 
 def test_sampleseq_frames_and_first_values(thermal):
@@ -40,7 +50,15 @@ def test_sampleseq_frames_and_first_values(thermal):
         [22.46279, 22.24723, 22.10131, 22.22390, 22.22390, 22.41040], atol=1e-4,
     )  # fmt: skip
     p = first.params
-    assert (p.emissivity, p.distance_m, p.humidity_percent) == pytest.approx((0.95, 1, 50))
+    assert (p.emissivity, p.distance_m, p.humidity_percent, p.window_transmission) == (
+        0.95, 1, 50, 1
+    )  # fmt: skip
+    assert (p.reflected_c, p.atmosphere_c, p.window_c) == (20, 20, 20)
+    # the README's lookups, made with the file's own parameters
+    lookups = raw_to_celsius(np.array([17171, 18272, 24931], np.uint16), p)
+    np.testing.assert_allclose(lookups, [18.30355, 24.77367, 57.07398], atol=1e-4)
+    assert frames[1].info["frame"] == 1 and frames[1].kind == "seq"
+    assert not np.array_equal(frames[0].raw, frames[1].raw)
 
 
 def test_csq_jpegls_frames_stream(thermal):
