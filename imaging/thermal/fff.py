@@ -90,7 +90,17 @@ def _directory(
 
 
 def frame_length(data: bytes | memoryview, base: int = 0, *, name: str = "<FFF>") -> int:
-    """Bytes from ``base`` to the end of the FFF frame's last record (for SEQ streaming)."""
+    r"""Bytes from ``base`` to the end of the FFF frame's last record (for SEQ streaming).
+
+    Examples
+    --------
+    >>> import struct
+    >>> header = bytearray(64); header[:4] = b"FFF\0"
+    >>> struct.pack_into("<III", header, 0x14, 100, 64, 1)
+    >>> entry = struct.pack("<HHIIII", 1, 0, 0, 0, 96, 500) + bytes(12)
+    >>> frame_length(bytes(header) + entry)
+    596
+    """
     _, records = _directory(data, base, name)
     return max([HEADER_SIZE] + [off + length for _, off, length in records])
 

@@ -186,7 +186,14 @@ def _to_celsius(raw: np.ndarray, p: ThermalParams) -> np.ndarray:
 def raw_lookup_table(params: ThermalParams) -> np.ndarray:
     """°C for every raw value 0..65535 under ``params`` (float64, NaN where undefined).
 
-    Built once per parameter set and cached; read-only.
+    Built once per parameter set and cached; read-only. :func:`raw_to_celsius` indexes it
+    with uint16 frames.
+
+    Examples
+    --------
+    >>> table = raw_lookup_table(ThermalParams())
+    >>> table.shape, round(float(table[17994]), 2), bool(np.isnan(table[0]))
+    ((65536,), 23.03, True)
     """
     table = _to_celsius(np.arange(65536, dtype=np.float64), params.checked())
     table.setflags(write=False)

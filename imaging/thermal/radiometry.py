@@ -301,7 +301,11 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
     Examples
     --------
     >>> for frame in iter_frames("flight.seq"):  # doctest: +SKIP
-    ...     print(frame.temperature_c().max())
+    ...     print(frame.info["frame"], frame.temperature_c().max())
+    >>> import io, numpy as np
+    >>> buffer = io.BytesIO(); np.save(buffer, np.zeros((2, 2), np.float32))
+    >>> [frame.kind for frame in iter_frames(buffer.getvalue())]
+    ['celsius']
     """
     name = _name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):

@@ -25,12 +25,26 @@ class DJIRadiometricError(UnsupportedFormatError):
 
 
 def jpeg_segments(data: bytes, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
-    """The (marker, payload) of every segment before the image data (start of scan)."""
+    r"""The (marker, payload) of every segment before the image data (start of scan).
+
+    Raises
+    ------
+    UnsupportedFormatError
+        Not a JPEG.
+    TruncatedImageError
+        A segment runs past the end, or the data ends before the start of scan.
+
+    Examples
+    --------
+    >>> jpeg = b"\xff\xd8" + b"\xff\xe1\x00\x06FLIR" + b"\xff\xda\x00\x02"
+    >>> jpeg_segments(jpeg)
+    [(225, b'FLIR')]
+    """
     if not data.startswith(b"\xff\xd8"):
         raise UnsupportedFormatError(f"{name}: not a JPEG file")
     segments = []
     pos = 2
-    while pos + 4 <= len(data):
+    while pos + 2 <= len(data):
         if data[pos] != 0xFF:
             raise TruncatedImageError(f"{name}: corrupt JPEG segment at byte {pos}")
         marker = data[pos + 1]
@@ -42,6 +56,8 @@ def jpeg_segments(data: bytes, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
             continue
         if marker in (0xDA, 0xD9):
             return segments
+        if pos + 4 > len(data):
+            break
         (length,) = struct.unpack_from(">H", data, pos + 2)
         if length < 2 or pos + 2 + length > len(data):
             raise TruncatedImageError(f"{name}: JPEG segment at byte {pos} runs past the end")
@@ -51,7 +67,13 @@ def jpeg_segments(data: bytes, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
 
 
 def exif_model(segments: list[tuple[int, bytes]]) -> str:
-    """The camera model (EXIF tag 0x0110) of a JPEG's APP1 Exif segment, or ``""``."""
+    r"""The camera model (EXIF tag 0x0110) of a JPEG's APP1 Exif segment, or ``""``.
+
+    Examples
+    --------
+    >>> exif_model([(0xE0, b"JFIF\0")])
+    ''
+    """
     for marker, payload in segments:
         if marker != 0xE1 or not payload.startswith(b"Exif\0\0"):
             continue
@@ -75,7 +97,7 @@ def exif_model(segments: list[tuple[int, bytes]]) -> str:
 
 
 def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
-    """Reassemble the FFF container from a FLIR R-JPEG's APP1 "FLIR" segments.
+    r"""Reassemble the FFF container from a FLIR R-JPEG's APP1 "FLIR" segments.
 
     Raises
     ------
@@ -85,6 +107,16 @@ def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
         For a JPEG that carries no radiometric data at all.
     TruncatedImageError
         When segments are missing or cut.
+
+    Examples
+    --------
+    >>> import struct
+    >>> def app1(index, last, part):
+    ...     payload = b"FLIR\0\x01" + bytes([index, last]) + part
+    ...     return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    >>> jpeg = b"\xff\xd8" + app1(1, 1, b"world") + app1(0, 1, b"hello ") + b"\xff\xd9"
+    >>> flir_fff_from_jpeg(jpeg)
+    b'hello world'
     """
     segments = jpeg_segments(data, name)
     chunks: dict[int, bytes] = {}
