@@ -128,12 +128,14 @@ class Ellipse:
 
 @dataclass(frozen=True)
 class Polygon:
-    """A polygon through ``points`` ``((x, y), ...)``; holds the pixels it covers.
+    """A polygon through ``points`` ``((x, y), ...)``; holds the pixels whose centres
+    ``(x + 0.5, y + 0.5)`` lie inside (so a square polygon and the :class:`Box` with the same
+    corners hold the same pixels).
 
     Examples
     --------
     >>> int(Polygon(((0, 0), (3, 0), (3, 3), (0, 3))).mask((5, 5)).sum())
-    16
+    9
     """
 
     points: tuple[tuple[float, float], ...]
@@ -146,12 +148,13 @@ class Polygon:
 
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
         """Boolean (H, W) map of the pixels in the region."""
-        import cv2
+        from skimage.draw import polygon
 
-        out = np.zeros(shape, np.uint8)
-        pts = np.round(np.array(self.points) * 16).astype(np.int32)
-        cv2.fillPoly(out, [pts], 1, lineType=cv2.LINE_8, shift=4)
-        return out.astype(bool)
+        xy = np.array(self.points) - 0.5  # pixel centres sit at integer indices
+        rows, cols = polygon(xy[:, 1], xy[:, 0], shape=shape)
+        out = np.zeros(shape, bool)
+        out[rows, cols] = True
+        return out
 
 
 @dataclass(frozen=True)

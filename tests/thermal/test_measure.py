@@ -64,6 +64,8 @@ def test_region_geometry():
     assert Box(-5, -5, 2, 2).mask((4, 4)).sum() == 4  # clipped to the image
     assert Spot(1.7, 2.2).mask((4, 4))[2, 1]
     assert Spot(2, 2, radius=1.5).mask((5, 5)).sum() == 9
+    square = Polygon(((2, 1), (6, 1), (6, 5), (2, 5))).mask((8, 8))
+    np.testing.assert_array_equal(square, Box(2, 1, 6, 5).mask((8, 8)))
     disc = Ellipse(10, 10, 5, 5).mask((20, 20)).sum()
     assert abs(disc - np.pi * 25) < 6
     tilted = Ellipse(10, 10, 8, 2, angle_deg=90).mask((20, 20))
