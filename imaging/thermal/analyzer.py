@@ -187,12 +187,17 @@ class ThermalAnalyzer(AnalyzerBase):
             return read_thermal(image, params=params, tlinear_scale=scale)
         frame_index = int(context.get("frame") or 0)
         if frame_index:
-            for index, frame in enumerate(iter_frames(image)):
-                if index == frame_index:
-                    return _with_params(frame, params)
-            from imaging._shared.errors import PageError
+            frames = iter_frames(image, start=frame_index)
+            try:
+                frame = next(frames, None)
+            finally:
+                frames.close()
+            if frame is None:
+                from imaging._shared.errors import PageError
 
-            raise PageError(f"{source_name(image, dict(context))}: has no frame {frame_index}")
+                where = source_name(image, dict(context))
+                raise PageError(f"{where}: has no frame {frame_index}")
+            return _with_params(frame, params)
         return _with_params(read_thermal(image, params=params, tlinear_scale=scale), params)
 
     def analyze(self, image: ImageInput, /, **context: Any) -> Result:
@@ -216,11 +221,7 @@ class ThermalAnalyzer(AnalyzerBase):
                     measurements[key] = frame.info[key]
             regions = context.get("regions")
             if regions:
-                from imaging.thermal.measure import measure_all
-
-                target = frame if frame.raw is not None else t
-                measured = measure_all(target, _region_overrides(regions, overrides))
-                measurements["regions"] = {k: v.to_dict() for k, v in measured.items()}
+                measurements["regions"] = _measure_regions(frame, t, regions, overrides)
         with stage(timings, "hotspots"):
             dets = detect_hotspots(
                 t,
@@ -316,24 +317,26 @@ def _overrides(context: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in merged.items() if v is not None}
 
 
-def _region_overrides(regions: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Regions with the call's parameter overrides under each region's own."""
+def _measure_regions(
+    frame: Any, t: np.ndarray, regions: Any, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Statistics of each named region; a region with its own parameters (``emissivity``...)
+    is measured on temperatures recomputed from the raw counts with them."""
+    from imaging.thermal.measure import measure
+
     if not isinstance(regions, Mapping):
         raise TypeError(f"regions: expected a mapping of names to regions, got {regions!r}")
-    if not overrides:
-        return dict(regions)
-    from imaging.thermal.measure import region_from_dict
-
-    out: dict[str, Any] = {}
+    out = {}
     for name, region in regions.items():
+        own: dict[str, Any] = {}
         if isinstance(region, Mapping):
-            out[name] = dict(overrides) | dict(region)
-        else:  # a region object: express it as a mapping to carry the overrides
-            from dataclasses import asdict
-
-            spec = {"type": type(region).__name__.lower(), **asdict(region)}
-            region_from_dict(spec)
-            out[name] = dict(overrides) | spec
+            own = {k: v for k, v in region.items() if k in PARAMETER_NAMES and v is not None}
+            region = {k: v for k, v in region.items() if k not in PARAMETER_NAMES}
+        if own:
+            stats = measure(frame, region, **(dict(overrides) | own))
+        else:
+            stats = measure(t, region)
+        out[str(name)] = stats.to_dict()
     return out
 
 

@@ -274,11 +274,12 @@ def _from_array(
     )
 
 
-def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
+def iter_frames(source: str | os.PathLike | bytes, *, start: int = 0) -> Iterator[ThermalImage]:
     """Yield the frames of a FLIR SEQ, CSQ or FFF file one at a time.
 
     Files of a single frame (R-JPEG, TIFF, NPY) yield that frame, so that one loop serves
-    every input.
+    every input. ``start`` skips the frames before it without decoding them (their record
+    directories are read to find the next frame).
 
     Only one frame is held in memory at a time, whatever the length of the file. A file cut
     or damaged mid-sequence yields every frame before the damage, then warns
@@ -308,6 +309,8 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
     ['celsius']
     """
     name = _name(source)
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
     if isinstance(source, (bytes, bytearray, memoryview)):
         import io
 
@@ -325,7 +328,8 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
         head = handle.read(4)
         if head[:2] == b"\xff\xd8" or head in _SINGLE_FRAME_MAGIC:
             # an R-JPEG, a TIFF or an NPY holds one frame
-            yield read_thermal(source)
+            if start == 0:
+                yield read_thermal(source)
             return
         pos = 0
         index = 0
@@ -348,10 +352,14 @@ def iter_frames(source: str | os.PathLike | bytes) -> Iterator[ThermalImage]:
             label = f"{name} frame {index}"
             try:
                 length = _frame_extent(handle, pos, size, label)
+                if index < start:
+                    index += 1
+                    pos += length
+                    continue
                 handle.seek(pos)
                 frame = parse_fff(handle.read(length), name=label)
             except ReadError as exc:
-                if index == 0:
+                if index <= start:  # nothing delivered yet
                     raise
                 warnings.warn(f"{name}: stopped after {index} frame(s): {exc}", stacklevel=2)
                 return

@@ -231,3 +231,18 @@ def test_iter_frames_serves_single_frame_files(raw, tmp_path):
         list(iter_frames(empty))
     with pytest.raises(ImagingError, match="no such file"):
         list(iter_frames(tmp_path / "missing.seq"))
+
+
+def test_iter_frames_start_skips_without_decoding(rng):
+    raws = [rng.integers(15000, 20000, size=(12, 16)).astype(np.uint16) for _ in range(4)]
+    frames = [build_fff(r, SC660) for r in raws]
+    broken = bytearray(frames[1])
+    start = struct.unpack_from("<I", broken, _directory_entry(broken, 0) + 0x0C)[0]
+    struct.pack_into("<H", broken, start + 2, 0)  # frame 1's raw record is undecodable
+    seq = frames[0] + bytes(broken) + frames[2] + frames[3]
+    got = list(iter_frames(seq, start=2))
+    assert [f.info["frame"] for f in got] == [2, 3]
+    np.testing.assert_array_equal(got[0].raw, raws[2])
+    assert list(iter_frames(seq, start=9)) == []
+    with pytest.raises(ValueError):
+        list(iter_frames(seq, start=-1))
