@@ -184,6 +184,15 @@ def read_thermal(
     >>> round(float(frame.temperature_c()[0, 0]), 2)
     23.03
     """
+    if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray)):
+        if isinstance(source, (list, tuple)) or hasattr(source, "__array__"):
+            source = np.asarray(source)
+        else:
+            from imaging._shared.errors import DTypeError
+
+            raise DTypeError(
+                f"source: expected a path, bytes or an array, got {type(source).__name__}"
+            )
     if isinstance(source, np.ndarray):
         return _from_array(
             source, params, tlinear_scale=None if tlinear_scale == "auto" else tlinear_scale

@@ -214,3 +214,13 @@ def test_empty_inputs(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     with pytest.raises(EmptyImageError):
         read_thermal(tmp_path / "empty.jpg")
+
+
+def test_other_source_types():
+    from imaging import DTypeError
+
+    assert read_thermal([[20.5, 21.0]]).temperature_c().tolist() == [[20.5, 21.0]]
+    with pytest.raises(DTypeError, match="path, bytes or an array"):
+        read_thermal(42)
+    with pytest.raises(ImagingError):
+        read_thermal([[1, 2]])  # int64 is neither raw counts nor °C
