@@ -31,6 +31,7 @@ _EXPORTS = {
     "ThermalImage": "radiometry",
     "iter_frames": "radiometry",
     "read_thermal": "radiometry",
+    "read_visual": "radiometry",
     "temperature_c": "radiometry",
     "tlinear_to_celsius": "radiometry",
     "ThermalParameterError": "planck",

@@ -23,7 +23,7 @@ import numpy as np
 from imaging._shared.errors import ReadError, TruncatedImageError, UnsupportedFormatError
 from imaging.thermal.planck import ThermalParams
 
-__all__ = ["FFFError", "FFFFrame", "frame_length", "parse_fff"]
+__all__ = ["FFFError", "FFFFrame", "embedded_visual", "frame_length", "parse_fff"]
 
 RAW_DATA = 0x01
 EMBEDDED_IMAGE = 0x0E
@@ -309,3 +309,41 @@ def parse_fff(data: bytes | memoryview, base: int = 0, *, name: str = "<FFF>") -
     params, info = _camera_info(found[CAMERA_INFO], name)
     info["raw_width"], info["raw_height"] = int(raw.shape[1]), int(raw.shape[0])
     return FFFFrame(raw=raw, params=params, info=info, raw_format=raw_format, missing_bytes=missing)
+
+
+def embedded_visual(data: bytes | memoryview, base: int = 0, *, name: str = "<FFF>") -> np.ndarray:
+    """Decode the visual (daylight) photo that an FFF frame embeds (record 0x0E).
+
+    Returns
+    -------
+    ndarray (H, W, 3) uint8, RGB
+        Usually larger than the thermal frame and not aligned with it pixel for pixel.
+
+    Raises
+    ------
+    FFFError
+        The frame has no visual photo, or it cannot be decoded.
+    """
+    _, records = _directory(data, base, name)
+    for rec_type, offset, length in records:
+        if rec_type != EMBEDDED_IMAGE:
+            continue
+        start = base + offset
+        if offset < HEADER_SIZE or start + length > len(data) or length <= 0x20:
+            raise FFFError(f"{name}: the embedded visual photo record lies outside the data")
+        payload = bytes(data[start + 0x20 : start + length])
+        import imagecodecs
+
+        try:
+            if payload.startswith(b"\x89PNG"):
+                image = np.asarray(imagecodecs.png_decode(payload))
+            else:
+                image = np.asarray(imagecodecs.jpeg8_decode(payload))
+        except Exception as exc:  # imagecodecs raises its own error types
+            raise FFFError(f"{name}: the embedded visual photo cannot be decoded ({exc})") from None
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        if image.dtype != np.uint8 or image.shape[2] not in (3, 4):
+            raise FFFError(f"{name}: the embedded visual photo is {image.dtype} {image.shape}")
+        return np.ascontiguousarray(image[:, :, :3])
+    raise FFFError(f"{name}: the file embeds no visual photo (only the thermal frame)")

@@ -22,7 +22,7 @@ from imaging._shared.errors import (
     TruncatedImageError,
     UnsupportedFormatError,
 )
-from imaging.thermal.fff import HEADER_SIZE, FFFError, frame_length, parse_fff
+from imaging.thermal.fff import HEADER_SIZE, FFFError, embedded_visual, frame_length, parse_fff
 from imaging.thermal.planck import ThermalParameterError, ThermalParams, raw_to_celsius
 from imaging.thermal.rjpeg import flir_fff_from_jpeg
 
@@ -31,6 +31,7 @@ __all__ = [
     "ThermalImage",
     "iter_frames",
     "read_thermal",
+    "read_visual",
     "temperature_c",
     "tlinear_to_celsius",
 ]
@@ -245,6 +246,44 @@ def read_thermal(
         f"{name}: not a radiometric format this library reads (FLIR R-JPEG, FFF, SEQ, CSQ, "
         "16-bit TLinear TIFF/PNG, float TIFF/NPY of °C)"
     )
+
+
+def read_visual(source: str | os.PathLike | bytes) -> np.ndarray:
+    """The visual (daylight) photo embedded in a FLIR R-JPEG or FFF frame.
+
+    Returns
+    -------
+    ndarray (H, W, 3) uint8, RGB
+        Often larger than the thermal frame and offset from it (parallax).
+
+    Raises
+    ------
+    FFFError
+        The file embeds no visual photo (many cameras store only the thermal frame).
+
+    Examples
+    --------
+    >>> read_visual("FLIR0001.jpg").shape  # doctest: +SKIP
+    (640, 480, 3)
+    """
+    name = _name(source)
+    if _peek(source)[:4] in _FFF_MAGIC:  # the first frame only, never the whole sequence
+        import io
+
+        handle: Any = (
+            io.BytesIO(bytes(source))
+            if isinstance(source, (bytes, bytearray, memoryview))
+            else Path(source).open("rb")
+        )
+        with handle:
+            size = handle.seek(0, os.SEEK_END)
+            length = _frame_extent(handle, 0, size, name)
+            handle.seek(0)
+            return embedded_visual(handle.read(length), name=name)
+    data, name = _read_bytes(source)
+    if data.startswith(b"\xff\xd8"):
+        return embedded_visual(flir_fff_from_jpeg(data, name), name=name)
+    raise UnsupportedFormatError(f"{name}: not a FLIR R-JPEG or FFF file")
 
 
 def _peek(source: Any) -> bytes:

@@ -246,3 +246,37 @@ def test_iter_frames_start_skips_without_decoding(rng):
     assert list(iter_frames(seq, start=9)) == []
     with pytest.raises(ValueError):
         list(iter_frames(seq, start=-1))
+
+
+def test_embedded_visual_in_a_built_frame(raw):
+    import cv2
+
+    from imaging.thermal.fff import embedded_visual
+    from imaging.thermal.radiometry import read_visual
+
+    photo = np.zeros((20, 30, 3), np.uint8)
+    photo[:, :15] = (200, 30, 30)
+    jpeg = cv2.imencode(".jpg", photo[:, :, ::-1])[1].tobytes()
+    records = [(0x0E, raw_record(np.zeros((20, 30), np.uint16), payload=jpeg)),
+               (0x20, camera_record(SC660)), (0x01, raw_record(raw))]  # fmt: skip
+    header = bytearray(0x40)
+    header[:4] = b"FFF\0"
+    struct.pack_into("<III", header, 0x14, 100, 0x40, len(records))
+    directory, body = bytearray(), bytearray()
+    pos = 0x40 + 32 * len(records)
+    for rec_type, data in records:
+        entry = bytearray(32)
+        struct.pack_into("<HHIIII", entry, 0, rec_type, 1, 100, 1, pos + len(body), len(data))
+        directory += entry
+        body += data
+    fff = bytes(header + directory + body)
+    got = embedded_visual(fff)
+    assert got.shape == (20, 30, 3) and abs(int(got[10, 5, 0]) - 200) < 10
+    assert read_visual(wrap_in_jpeg(fff, chunk=400)).shape == (20, 30, 3)
+    np.testing.assert_array_equal(parse_fff(fff).raw, raw)
+    damaged = bytearray(fff)
+    damaged[pos + 0x20 + 30 : pos + 0x20 + 60] = b"\0" * 30
+    with pytest.raises(ImagingError):
+        embedded_visual(bytes(damaged)[: pos + 100])
+    with pytest.raises(FFFError, match="no visual"):
+        embedded_visual(build_fff(raw, SC660))

@@ -193,3 +193,16 @@ DJI = {
 def test_dji_rjpegs_are_refused_clearly(thermal, name):
     with pytest.raises(DJIRadiometricError, match=f"DJI {DJI[name]} radiometric.*Thermal SDK"):
         read_thermal(thermal / name)
+
+
+def test_embedded_visual_photos(thermal):
+    from imaging.thermal.fff import FFFError
+    from imaging.thermal.radiometry import read_visual
+
+    photo = read_visual(thermal / "read_thermal" / "flir_example.jpg")
+    assert photo.shape == (640, 480, 3) and photo.dtype == np.uint8 and photo.mean() > 50
+    assert read_visual(thermal / "read_thermal" / "ax8.jpg").shape == (480, 640, 3)
+    with pytest.raises(FFFError, match="no visual photo"):
+        read_visual(thermal / "thermimage" / "IR_2412.jpg")
+    with pytest.raises(FFFError, match="no visual photo"):
+        read_visual(thermal / "thermimage" / "SampleSEQ.seq")
