@@ -280,3 +280,23 @@ def test_embedded_visual_in_a_built_frame(raw):
         embedded_visual(bytes(damaged)[: pos + 100])
     with pytest.raises(FFFError, match="no visual"):
         embedded_visual(build_fff(raw, SC660))
+
+
+def test_a_frame_in_the_wrong_byte_order_is_swapped_back(raw):
+    import cv2
+
+    fine = cv2.imencode(".png", raw.byteswap())[1].tobytes()  # FLIR's order: swapped
+    wrong = cv2.imencode(".png", raw)[1].tobytes()  # a writer that forgot the swap
+    median = int(np.median(raw))
+
+    def with_median(payload):
+        fff = bytearray(build_fff(raw, SC660, payload=payload))
+        cam = struct.unpack_from("<I", fff, _directory_entry(fff, 1) + 0x0C)[0]
+        struct.pack_into("<H", fff, cam + 0x338, median)  # the camera's RawValueMedian
+        return bytes(fff)
+
+    np.testing.assert_array_equal(parse_fff(with_median(fine)).raw, raw)
+    with pytest.warns(UserWarning, match="other byte order"):
+        frame = parse_fff(with_median(wrong))
+    np.testing.assert_array_equal(frame.raw, raw)
+    assert frame.info["byte_order_swapped"]
