@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -201,13 +202,68 @@ class ThermalAnalyzer(AnalyzerBase):
         return _with_params(read_thermal(image, params=params, tlinear_scale=scale), params)
 
     def analyze(self, image: ImageInput, /, **context: Any) -> Result:
+        """Analyze one image or the first (``context["frame"]``-th) frame of a sequence.
+
+        See the class documentation for the inputs and the context keys.
+        """
         from imaging._shared.timing import stage
-        from imaging.thermal.hotspots import detect_hotspots, person_like_flags
 
         timings: dict[str, float] = {}
         overrides = _overrides(context)
         with stage(timings, "decode"):
             frame = self._read(image, context, overrides)
+        return self._analyze_frame(frame, source_name(image, context), context, overrides, timings)
+
+    def analyze_sequence(
+        self, source: str | os.PathLike | bytes, /, **context: Any
+    ) -> Iterator[Result]:
+        """Analyze every frame of a FLIR SEQ, CSQ or FFF file, one :class:`Result` per frame.
+
+        Frames are decoded one at a time (memory does not grow with the length of the file);
+        ``context["start"]`` skips the frames before it. Each result's source is
+        ``"<source>#<frame>"``. A file cut or damaged mid-sequence yields the frames before
+        the damage, then warns.
+
+        Examples
+        --------
+        >>> for result in ThermalAnalyzer().analyze_sequence("flight.seq"):  # doctest: +SKIP
+        ...     print(result.source, result.measurements["max_c"])
+        """
+        from imaging._shared.timing import stage
+        from imaging.thermal.radiometry import iter_frames
+
+        overrides = _overrides(context)
+        params = context.get("params")
+        params = params if isinstance(params, ThermalParams) else None
+        if context.get("source") is not None:
+            name = str(context["source"])
+        else:
+            name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<bytes>"
+        frames = iter_frames(source, start=int(context.get("start") or 0))
+        try:
+            while True:
+                timings: dict[str, float] = {}
+                with stage(timings, "decode"):
+                    frame = next(frames, None)
+                if frame is None:
+                    return
+                frame = _with_params(frame, params)
+                label = f"{name}#{frame.info.get('frame', 0)}"
+                yield self._analyze_frame(frame, label, context, overrides, timings)
+        finally:
+            frames.close()
+
+    def _analyze_frame(
+        self,
+        frame: Any,
+        source: str,
+        context: Mapping[str, Any],
+        overrides: Mapping[str, Any],
+        timings: dict[str, float],
+    ) -> Result:
+        from imaging._shared.timing import stage
+        from imaging.thermal.hotspots import detect_hotspots, person_like_flags
+
         with stage(timings, "temperature"):
             t, valid = frame.temperature_c(return_mask=True, **overrides)
         with stage(timings, "statistics"):
@@ -248,7 +304,7 @@ class ThermalAnalyzer(AnalyzerBase):
             with stage(timings, "render"):
                 maps["display"] = render(t, palette=self.palette)
         return Result(
-            source=source_name(image, context),
+            source=source,
             modality=self.name,
             detections=dets,
             flags=flags,

@@ -124,3 +124,29 @@ def test_alarm_rules_from_the_site_and_the_call():
         analyzer.analyze(t, alarms=[{"rule": "above"}])
     with pytest.raises(TypeError):
         analyzer.alarms[0]["delta_c"] = 1  # the site rules are read-only
+
+
+def test_analyze_sequence_frame_by_frame(rng, shared_data):
+    analyzer = ThermalAnalyzer()
+    raws = []
+    for k in range(3):
+        raw = rng.integers(17000, 17600, size=(40, 50)).astype(np.uint16)
+        raw[5:15, 5 + 10 * k : 15 + 10 * k] = 22000
+        raws.append(raw)
+    seq = b"".join(build_fff(r, ThermalParams()) for r in raws)
+    results = list(analyzer.analyze_sequence(seq, source="cam7"))
+    assert [r.source for r in results] == ["cam7#0", "cam7#1", "cam7#2"]
+    assert [r.detections.xyxy[0, 0] for r in results] == [5, 15, 25]
+    assert set(results[0].timings_ms) >= {"decode", "temperature", "hotspots"}
+    assert [r.source for r in analyzer.analyze_sequence(seq, start=2)] == ["<bytes>#2"]
+    with pytest.warns(UserWarning, match="stopped after 2"):
+        assert len(list(analyzer.analyze_sequence(seq[:-50]))) == 2
+    emissive = next(analyzer.analyze_sequence(seq, emissivity=0.5))
+    assert emissive.measurements["max_c"] > results[0].measurements["max_c"] + 5
+    path = shared_data / "thermal" / "thermimage" / "SampleSEQ.seq"
+    both = list(analyzer.analyze_sequence(path))
+    assert [r.measurements["frame"] for r in both] == [0, 1]
+    assert both[1].source.endswith("SampleSEQ.seq#1")
+    assert comparable(both[1]).replace("#1", "") == comparable(
+        analyzer.analyze(path, frame=1, source=str(path))
+    )
