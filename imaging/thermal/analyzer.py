@@ -98,7 +98,8 @@ class ThermalAnalyzer(AnalyzerBase):
     The :class:`~imaging.results.Result` holds ``maps["temperature_c"]`` (float32 °C, NaN
     where the model is undefined), ``maps["valid_mask"]`` (bool), ``maps["display"]`` (uint8
     RGB); measurements ``min_c``, ``max_c``, ``mean_c``, ``median_c``, ``p5_c``, ``p95_c``
-    over valid pixels, ``invalid_px``, ``kind``, ``parameters`` (as applied); hotspot
+    over valid pixels, ``invalid_px``, ``saturated_px`` (pixels at the ends of the camera's
+    raw range, when the file gives it), ``kind``, ``parameters`` (as applied); hotspot
     detections; ``person`` and ``alarm`` flags; ``timings_ms`` for ``decode``,
     ``temperature``, ``statistics``, ``hotspots``, ``render``.
 
@@ -275,6 +276,9 @@ class ThermalAnalyzer(AnalyzerBase):
             for key in ("camera_model", "tlinear_scale", "frame", "date_time_original"):
                 if frame.info.get(key) not in (None, ""):
                     measurements[key] = frame.info[key]
+            saturated = _saturated_px(frame)
+            if saturated is not None:
+                measurements["saturated_px"] = saturated
             regions = context.get("regions")
             if regions:
                 measurements["regions"] = _measure_regions(frame, t, regions, overrides)
@@ -403,6 +407,15 @@ def _with_params(frame: Any, params: ThermalParams | None) -> Any:
     from dataclasses import replace
 
     return replace(frame, params=params)
+
+
+def _saturated_px(frame: Any) -> int | None:
+    """Pixels at or beyond the camera's raw range (clipped: the scene may be hotter or colder
+    than they read), when the file gives that range."""
+    lo, hi = frame.info.get("raw_value_range_min"), frame.info.get("raw_value_range_max")
+    if frame.raw is None or lo is None or hi is None or not 0 < lo < hi < 65535:
+        return None
+    return int(np.count_nonzero((frame.raw <= lo) | (frame.raw >= hi)))
 
 
 def _statistics(t: np.ndarray, valid: np.ndarray) -> dict[str, Any]:

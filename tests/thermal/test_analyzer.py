@@ -150,3 +150,16 @@ def test_analyze_sequence_frame_by_frame(rng, shared_data):
     assert comparable(both[1]).replace("#1", "") == comparable(
         analyzer.analyze(path, frame=1, source=str(path))
     )
+
+
+def test_saturated_pixels_are_counted(raw_range=(8000, 50000)):
+    import struct
+
+    raw = np.full((20, 30), 18000, np.uint16)
+    raw[0, :7] = 50000  # at the top of the camera's range: clipped
+    fff = bytearray(build_fff(raw, ThermalParams()))
+    cam = struct.unpack_from("<I", fff, 0x40 + 32 + 0x0C)[0]
+    struct.pack_into("<HH", fff, cam + 0x310, *raw_range)  # RawValueRangeMin/Max
+    result = ThermalAnalyzer().analyze(bytes(fff))
+    assert result.measurements["saturated_px"] == 7
+    assert "saturated_px" not in ThermalAnalyzer().analyze(raw.astype(np.float32)).measurements
