@@ -266,7 +266,23 @@ def raw_to_celsius(
 
 
 def celsius_to_raw(t_c: Any, params: ThermalParams | None = None, **overrides: Any) -> np.ndarray:
-    """The raw counts a blackbody at ``t_c`` °C gives under ``params`` (Thermimage temp2raw).
+    """The raw counts an object at ``t_c`` °C gives under ``params`` (Thermimage's
+    ``temp2raw``): the inverse of :func:`raw_to_celsius`.
+
+    Parameters
+    ----------
+    t_c : array_like or float
+        Object temperatures in °C.
+    params : ThermalParams, optional
+        Camera and scene parameters (default :class:`ThermalParams`).
+    **overrides
+        Parameters to replace, e.g. ``emissivity=0.95``.
+
+    Returns
+    -------
+    ndarray of float64
+        Counts (not rounded: a camera would store them as uint16); NaN at or below absolute
+        zero.
 
     Examples
     --------
@@ -277,7 +293,7 @@ def celsius_to_raw(t_c: Any, params: ThermalParams | None = None, **overrides: A
     p = (params or ThermalParams()).replace(**overrides).checked()
     gain, offset = _terms(p)
     t = np.asarray(t_c, np.float64)
-    obj = (
-        p.planck_r1 / (p.planck_r2 * (np.exp(p.planck_b / (t + 273.15)) - p.planck_f)) - p.planck_o
-    )
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        kelvin = np.where(t > -273.15, t + 273.15, np.nan)
+        obj = p.planck_r1 / (p.planck_r2 * (np.exp(p.planck_b / kelvin) - p.planck_f)) - p.planck_o
     return (obj + offset) / gain

@@ -224,3 +224,9 @@ def test_other_source_types():
         read_thermal(42)
     with pytest.raises(ImagingError):
         read_thermal([[1, 2]])  # int64 is neither raw counts nor °C
+
+
+def test_celsius_to_raw_edges():
+    raw = celsius_to_raw(np.array([-300.0, -273.15, 20.0]), SC660)
+    assert np.isnan(raw[:2]).all() and np.isfinite(raw[2])
+    assert raw.dtype == np.float64
