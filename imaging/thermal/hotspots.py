@@ -102,7 +102,9 @@ def local_background(
     temperature_c : ndarray (H, W) float32 or float64
         Temperatures in °C.
     size : int, optional
-        Window side in pixels (made odd); default a quarter of the shorter side, at least 15.
+        Window side in pixels (made odd); default half the shorter side, at least 15. With
+        the median, an object covering less than half the window does not raise its own
+        background.
     percentile : float
         Which percentile of the window is the background (50: median; 25: a cooler estimate).
 
@@ -125,7 +127,7 @@ def local_background(
     finite = np.isfinite(t)
     if not finite.any():
         return np.full(t.shape, np.nan, np.float32)
-    size = int(size) if size is not None else max(15, min(t.shape) // 4)
+    size = int(size) if size is not None else max(15, min(t.shape) // 2)
     if size < 3:
         raise ValueError(f"size must be at least 3 pixels, got {size}")
     size |= 1
@@ -222,7 +224,7 @@ def detect_hotspots(
     - ``threshold_c``: at or above this absolute temperature;
     - ``above_background_c``: this much above the local background, the
       ``background_percentile`` (default 50: the median) of a ``background_size`` window
-      (default a quarter of the shorter image side);
+      (default half the shorter image side);
     - ``gi_star_z``: Getis-Ord Gi* z-score at or above this value (1.96: 5 %, 2.58: 1 %).
 
     Hot pixels are grouped into 8-connected components, each measured on the temperatures.
