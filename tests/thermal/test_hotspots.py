@@ -295,3 +295,16 @@ def test_real_hand_in_sample_csq_is_person_like(shared_data):
     flags = person_like_flags(frame.temperature_c())
     assert len(flags) == 1 and flags[0].data["area_px"] > 100_000
     assert 28 < flags[0].data["mean_temp_c"] < 37
+
+
+def test_a_large_warm_object_is_one_hotspot(rng, shared_data):
+    t = scene(rng, (240, 320), base=20.0)
+    t[80:160, 120:200] = 45.0  # 80 x 80 px: 8 % of the frame, 44 % of the background window
+    dets = detect_hotspots(t)
+    assert dets.xyxy.tolist() == [[120, 80, 200, 160]] and dets.data["area_px"][0] == 6400
+    from imaging.thermal.radiometry import read_thermal
+
+    mug = read_thermal(shared_data / "thermal" / "read_thermal" / "flir_example.jpg")
+    dets = detect_hotspots(mug.temperature_c())
+    assert len(dets) == 2 and dets.data["area_px"].max() > 5000  # the body, then the rim
+    assert dets.data["max_temp_c"][0] == pytest.approx(62.32, abs=0.01)
