@@ -30,8 +30,8 @@ def raw():
 
 @pytest.mark.benchmark(group="raw to degC 640x480")
 def test_raw_to_celsius_lookup_table(benchmark, raw):
-    raw_to_celsius(raw, PARAMS)  # the table is built once, outside the timing
-    out = benchmark(raw_to_celsius, raw, PARAMS)
+    raw_to_celsius(raw, params=PARAMS)  # the table is built once, outside the timing
+    out = benchmark(raw_to_celsius, raw, params=PARAMS)
     assert out.dtype == np.float32
 
 

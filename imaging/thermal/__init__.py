@@ -18,7 +18,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from imaging.thermal import ThermalParams, raw_to_celsius
->>> round(float(raw_to_celsius(np.uint16(17994), ThermalParams())), 2)
+>>> round(float(raw_to_celsius(np.uint16(17994), params=ThermalParams())), 2)
 23.03
 """
 

@@ -209,8 +209,8 @@ def _table32(params: ThermalParams) -> np.ndarray:
 
 def raw_to_celsius(
     raw: Any,
-    params: ThermalParams | None = None,
     *,
+    params: ThermalParams | None = None,
     return_mask: bool = False,
     **overrides: Any,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -244,9 +244,9 @@ def raw_to_celsius(
     Examples
     --------
     >>> p = ThermalParams(emissivity=0.95, distance_m=1, window_transmission=0.96)
-    >>> round(float(raw_to_celsius(17994.06, p)), 5)
+    >>> round(float(raw_to_celsius(17994.06, params=p)), 5)
     23.31223
-    >>> t, valid = raw_to_celsius(np.array([0, 17994], np.uint16), p, return_mask=True)
+    >>> t, valid = raw_to_celsius(np.array([0, 17994], np.uint16), params=p, return_mask=True)
     >>> valid.tolist()
     [False, True]
     """
@@ -265,7 +265,9 @@ def raw_to_celsius(
     return t
 
 
-def celsius_to_raw(t_c: Any, params: ThermalParams | None = None, **overrides: Any) -> np.ndarray:
+def celsius_to_raw(
+    t_c: Any, *, params: ThermalParams | None = None, **overrides: Any
+) -> np.ndarray:
     """The raw counts an object at ``t_c`` °C gives under ``params`` (Thermimage's
     ``temp2raw``): the inverse of :func:`raw_to_celsius`.
 
@@ -287,7 +289,7 @@ def celsius_to_raw(t_c: Any, params: ThermalParams | None = None, **overrides: A
     Examples
     --------
     >>> p = ThermalParams(emissivity=1, distance_m=0, window_transmission=1)
-    >>> round(float(celsius_to_raw(23.0, p)), 2)
+    >>> round(float(celsius_to_raw(23.0, params=p)), 2)
     17994.06
     """
     p = (params or ThermalParams()).replace(**overrides).checked()

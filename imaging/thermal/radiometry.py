@@ -95,7 +95,7 @@ class ThermalImage:
                 )
             t = self.celsius.astype(np.float32, copy=False)  # type: ignore[union-attr]
             return (t, np.isfinite(t)) if return_mask else t
-        return raw_to_celsius(self.raw, self.params, return_mask=return_mask, **overrides)
+        return raw_to_celsius(self.raw, params=self.params, return_mask=return_mask, **overrides)
 
 
 def tlinear_to_celsius(
@@ -210,7 +210,7 @@ def read_thermal(
             frames.close()
     data, name = _read_bytes(source)
     if data.startswith(b"\xff\xd8"):
-        fff = flir_fff_from_jpeg(data, name)
+        fff = flir_fff_from_jpeg(data, name=name)
         frame = parse_fff(fff, name=name)
         if frame.missing_bytes:
             raise TruncatedImageError(f"{name}: the FLIR data ends inside the raw frame")
@@ -282,7 +282,7 @@ def read_visual(source: str | os.PathLike | bytes) -> np.ndarray:
             return embedded_visual(handle.read(length), name=name)
     data, name = _read_bytes(source)
     if data.startswith(b"\xff\xd8"):
-        return embedded_visual(flir_fff_from_jpeg(data, name), name=name)
+        return embedded_visual(flir_fff_from_jpeg(data, name=name), name=name)
     raise UnsupportedFormatError(f"{name}: not a FLIR R-JPEG or FFF file")
 
 

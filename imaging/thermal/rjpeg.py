@@ -24,7 +24,7 @@ class DJIRadiometricError(UnsupportedFormatError):
     """A newer DJI R-JPEG (H20T, M3T, M30T...): decoding needs DJI's closed Thermal SDK."""
 
 
-def jpeg_segments(data: bytes, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
+def jpeg_segments(data: bytes, *, name: str = "<jpeg>") -> list[tuple[int, bytes]]:
     r"""The (marker, payload) of every segment before the image data (start of scan).
 
     Raises
@@ -96,7 +96,7 @@ def exif_model(segments: list[tuple[int, bytes]]) -> str:
     return ""
 
 
-def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
+def flir_fff_from_jpeg(data: bytes, *, name: str = "<jpeg>") -> bytes:
     r"""Reassemble the FFF container from a FLIR R-JPEG's APP1 "FLIR" segments.
 
     Raises
@@ -118,7 +118,7 @@ def flir_fff_from_jpeg(data: bytes, name: str = "<jpeg>") -> bytes:
     >>> flir_fff_from_jpeg(jpeg)
     b'hello world'
     """
-    segments = jpeg_segments(data, name)
+    segments = jpeg_segments(data, name=name)
     chunks: dict[int, bytes] = {}
     last = -1
     for marker, payload in segments:

@@ -199,7 +199,7 @@ def test_read_thermal_of_a_seq_reads_only_the_first_frame(tmp_path, raw):
 def test_model_undefined_parameters_raise_clearly():
     for change in ({"planck_b": 1e9}, {"alpha1": -1e6, "distance_m": 1e6}, {"planck_r2": 0}):
         with pytest.raises(ThermalParameterError):
-            raw_to_celsius(np.array([18000], np.uint16), SC660, **change)
+            raw_to_celsius(np.array([18000], np.uint16), params=SC660, **change)
 
 
 def test_camera_record_with_absurd_values(raw):

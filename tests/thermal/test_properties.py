@@ -38,8 +38,8 @@ cameras = st.sampled_from(
 @given(scene=scene, camera=cameras, t=st.floats(-10.0, 150.0))
 def test_raw_to_celsius_inverts_celsius_to_raw(scene, camera, t):
     p = ThermalParams().replace(**camera, **scene)
-    raw = celsius_to_raw(t, p)
-    assert float(raw_to_celsius(raw, p)) == pytest.approx(t, abs=1e-6)
+    raw = celsius_to_raw(t, params=p)
+    assert float(raw_to_celsius(raw, params=p)) == pytest.approx(t, abs=1e-6)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,8 +47,8 @@ def test_raw_to_celsius_inverts_celsius_to_raw(scene, camera, t):
 def test_lookup_table_equals_the_formula(scene, camera, seed):
     p = ThermalParams().replace(**camera, **scene)
     raw = np.random.default_rng(seed).integers(0, 65536, size=200).astype(np.uint16)
-    table, valid = raw_to_celsius(raw, p, return_mask=True)
-    direct = raw_to_celsius(raw.astype(np.float64), p)
+    table, valid = raw_to_celsius(raw, params=p, return_mask=True)
+    direct = raw_to_celsius(raw.astype(np.float64), params=p)
     np.testing.assert_array_equal(valid, np.isfinite(direct))
     np.testing.assert_allclose(table, direct, atol=1e-4, equal_nan=True)
 

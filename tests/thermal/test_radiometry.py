@@ -22,18 +22,18 @@ SC660 = ThermalParams()
 def test_thermimage_temp2raw_vector():
     p = SC660.replace(emissivity=1, distance_m=0, reflected_c=20, atmosphere_c=20, window_c=20,
                       window_transmission=1, humidity_percent=50)  # fmt: skip
-    assert float(celsius_to_raw(23.0, p)) == pytest.approx(17994.06, abs=5e-3)
+    assert float(celsius_to_raw(23.0, params=p)) == pytest.approx(17994.06, abs=5e-3)
 
 
 def test_thermimage_raw2temp_vector():
     p = SC660.replace(emissivity=0.95, distance_m=1, reflected_c=20, atmosphere_c=20,
                       window_c=20, window_transmission=0.96, humidity_percent=50)  # fmt: skip
-    assert float(raw_to_celsius(17994.06, p)) == pytest.approx(23.31223, abs=1e-4)
+    assert float(raw_to_celsius(17994.06, params=p)) == pytest.approx(23.31223, abs=1e-4)
 
 
 def test_sampleseq_lookup_values():
     p = SC660.replace(emissivity=0.95, distance_m=1, window_transmission=1)
-    lookups = raw_to_celsius(np.array([17171, 18272, 24931], np.uint16), p)
+    lookups = raw_to_celsius(np.array([17171, 18272, 24931], np.uint16), params=p)
     np.testing.assert_allclose(lookups, [18.30355, 24.77367, 57.07398], atol=1e-4)
 
 
@@ -41,18 +41,18 @@ def test_lookup_table_equals_direct_formula(rng):
     raw = rng.integers(8000, 40000, size=(30, 40)).astype(np.uint16)
     p = SC660.replace(emissivity=0.9, distance_m=12, humidity_percent=70, atmosphere_c=31)
     np.testing.assert_allclose(
-        raw_to_celsius(raw, p), raw_to_celsius(raw.astype(np.float64), p), atol=1e-4
+        raw_to_celsius(raw, params=p), raw_to_celsius(raw.astype(np.float64), params=p), atol=1e-4
     )
 
 
 def test_round_trip_over_the_range():
     p = SC660.replace(emissivity=0.8, distance_m=5, window_transmission=0.9, window_c=15)
     t = np.linspace(-20, 300, 50)
-    np.testing.assert_allclose(raw_to_celsius(celsius_to_raw(t, p), p), t, atol=1e-6)
+    np.testing.assert_allclose(raw_to_celsius(celsius_to_raw(t, params=p), params=p), t, atol=1e-6)
 
 
 def test_undefined_counts_are_nan_not_numbers():
-    t = raw_to_celsius(np.array([0, 1, 17994], np.uint16), SC660)
+    t = raw_to_celsius(np.array([0, 1, 17994], np.uint16), params=SC660)
     assert np.isnan(t[:2]).all() and np.isfinite(t[2])
 
 
@@ -63,13 +63,13 @@ def test_undefined_counts_are_nan_not_numbers():
 )  # fmt: skip
 def test_absurd_parameters_raise(change):
     with pytest.raises(ThermalParameterError):
-        raw_to_celsius(17994, SC660, **change)
+        raw_to_celsius(17994, params=SC660, **change)
 
 
 def test_humidity_fraction_is_repaired_with_a_warning():
     with pytest.warns(UserWarning, match="fraction"):
-        a = raw_to_celsius(17994.0, SC660, humidity_percent=0.5, distance_m=10)
-    b = raw_to_celsius(17994.0, SC660, humidity_percent=50, distance_m=10)
+        a = raw_to_celsius(17994.0, params=SC660, humidity_percent=0.5, distance_m=10)
+    b = raw_to_celsius(17994.0, params=SC660, humidity_percent=50, distance_m=10)
     assert a == pytest.approx(b)
 
 
@@ -102,7 +102,7 @@ def test_synthetic_rjpeg_and_png_raw(rng):
     image = read_thermal(data)
     assert image.kind == "rjpeg" and image.info["raw_format"] == "png"
     np.testing.assert_array_equal(image.raw, raw)
-    np.testing.assert_allclose(image.temperature_c(), raw_to_celsius(raw, SC660), atol=1e-4)
+    np.testing.assert_allclose(image.temperature_c(), raw_to_celsius(raw, params=SC660), atol=1e-4)
 
 
 def test_overrides_change_the_result(rng):
@@ -227,6 +227,6 @@ def test_other_source_types():
 
 
 def test_celsius_to_raw_edges():
-    raw = celsius_to_raw(np.array([-300.0, -273.15, 20.0]), SC660)
+    raw = celsius_to_raw(np.array([-300.0, -273.15, 20.0]), params=SC660)
     assert np.isnan(raw[:2]).all() and np.isfinite(raw[2])
     assert raw.dtype == np.float64

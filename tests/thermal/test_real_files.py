@@ -55,7 +55,7 @@ def test_sampleseq_frames_and_first_values(thermal):
     )  # fmt: skip
     assert (p.reflected_c, p.atmosphere_c, p.window_c) == (20, 20, 20)
     # the README's lookups, made with the file's own parameters
-    lookups = raw_to_celsius(np.array([17171, 18272, 24931], np.uint16), p)
+    lookups = raw_to_celsius(np.array([17171, 18272, 24931], np.uint16), params=p)
     np.testing.assert_allclose(lookups, [18.30355, 24.77367, 57.07398], atol=1e-4)
     assert frames[1].info["frame"] == 1 and frames[1].kind == "seq"
     assert not np.array_equal(frames[0].raw, frames[1].raw)
