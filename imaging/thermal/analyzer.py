@@ -91,6 +91,8 @@ class ThermalAnalyzer(AnalyzerBase):
 
     ``context["alarms"]`` adds alarm rules for this call to the analyzer's own.
 
+    :meth:`analyze_sequence` yields one result per frame of a SEQ/CSQ file, streamed.
+
     ``context["regions"]``, a mapping of names to :mod:`~imaging.thermal.measure` regions
     (or their dict form, which may carry its own ``emissivity``/``distance_m``), adds
     ``measurements["regions"]``: min/max/mean/median °C and the extremes' locations.
