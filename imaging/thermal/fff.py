@@ -4,9 +4,13 @@ Layout (from the public descriptions in exiftool's FLIR module and FLIR's stream
 a 64-byte header ``FFF\\0`` (or ``AFF\\0``) whose version at 0x14 (100–199) tells the byte
 order, the directory offset at 0x18 and entry count at 0x1c; 32-byte directory entries with
 the record type at 0x00, offset at 0x0c and length at 0x10. Record 0x01 holds the raw frame
-(width and height at 0x02 and 0x04, data from 0x20: raw uint16, PNG or JPEG-LS); record 0x20
-holds the camera information (Planck constants, emissivity, distance, temperatures in kelvin,
-humidity, atmospheric constants, model name).
+(width and height at 0x02 and 0x04, data from 0x20: raw uint16 in the record's byte order,
+PNG with byte-swapped samples, TIFF, or JPEG-LS in CSQ files); record 0x20 holds the camera
+information (Planck constants, emissivity, distance, temperatures in kelvin, humidity,
+atmospheric constants, model, raw value range); record 0x0E the embedded visual photo.
+Field offsets follow exiftool's FLIR CameraInfo table. The raw frame keeps the orientation
+the camera stored it in (its record's width and height), which is also the orientation of the
+published reference rasters.
 """
 
 from __future__ import annotations
