@@ -122,6 +122,13 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
     if width == 0 or height == 0 or width * height > 1 << 26:
         raise FFFError(f"{name}: raw-data record gives an image of {width}x{height}")
     payload = bytes(record[0x20:])
+    declared = _declared_size(payload)
+    if declared is not None and declared[0] * declared[1] != width * height:
+        # checked before decoding: a stream may not allocate more than its record announces
+        raise FFFError(
+            f"{name}: the raw frame's stream declares {declared[0]}x{declared[1]} pixels, its "
+            f"record announces {width}x{height}"
+        )
     if payload.startswith(b"\x89PNG\r\n\x1a\n"):
         import imagecodecs
 
@@ -163,6 +170,37 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
         )
     image = np.frombuffer(payload[:needed], dtype=order + "u2").reshape(height, width)
     return image.astype(np.uint16), "raw"
+
+
+def _declared_size(payload: bytes) -> tuple[int, int] | None:
+    """(width, height) written in a PNG, JPEG-LS or TIFF stream's header, read without
+    decoding it; None for raw data or when the header cannot be read (the decoder reports)."""
+    try:
+        if payload.startswith(b"\x89PNG\r\n\x1a\n") and payload[12:16] == b"IHDR":
+            return struct.unpack_from(">II", payload, 16)
+        if payload.startswith(b"\xff\xd8"):
+            pos = 2
+            while pos + 4 <= len(payload) and payload[pos] == 0xFF:
+                marker = payload[pos + 1]
+                (length,) = struct.unpack_from(">H", payload, pos + 2)
+                if marker == 0xF7:  # SOF55, JPEG-LS frame header
+                    height, width = struct.unpack_from(">HH", payload, pos + 5)
+                    return width, height
+                if marker == 0xDA:
+                    return None
+                pos += 2 + length
+            return None
+        if payload[:4] in (b"II*\0", b"MM\0*"):
+            import tifffile
+
+            with tifffile.TiffFile(io.BytesIO(payload)) as tif:
+                shape = tif.pages[0].shape
+            if len(shape) < 2:
+                return None
+            return int(shape[1]), int(shape[0])
+    except Exception:  # a damaged header: the decoder gives the precise error
+        return None
+    return None
 
 
 def _check_byte_order(

@@ -303,3 +303,23 @@ def test_a_frame_in_the_wrong_byte_order_is_swapped_back(raw):
         frame = parse_fff(with_median(wrong))
     np.testing.assert_array_equal(frame.raw, raw)
     assert frame.info["byte_order_swapped"]
+
+
+@pytest.mark.parametrize("kind", ["png", "jpegls"])
+def test_a_stream_larger_than_its_record_is_refused_before_decoding(kind):
+    import cv2
+    import imagecodecs
+
+    big = np.zeros((4000, 4000), np.uint16)  # 32 MB once decoded
+    stream = (
+        cv2.imencode(".png", big)[1].tobytes() if kind == "png" else imagecodecs.jpegls_encode(big)
+    )
+    fff = build_fff(np.zeros((12, 16), np.uint16), SC660, payload=stream)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FFFError, match="declares 4000x4000"):
+            parse_fff(fff)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(fff) + (1 << 20)
