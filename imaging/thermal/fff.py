@@ -172,18 +172,23 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
     return image.astype(np.uint16), "raw"
 
 
+_JPEG_SOF = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+
+
 def _declared_size(payload: bytes) -> tuple[int, int] | None:
     """(width, height) written in a PNG, JPEG-LS or TIFF stream's header, read without
     decoding it; None for raw data or when the header cannot be read (the decoder reports)."""
     try:
         if payload.startswith(b"\x89PNG\r\n\x1a\n") and payload[12:16] == b"IHDR":
             return struct.unpack_from(">II", payload, 16)
-        if payload.startswith(b"\xff\xd8"):
+        if payload.startswith(b"\xff\xd8\xff"):
             pos = 2
             while pos + 4 <= len(payload) and payload[pos] == 0xFF:
                 marker = payload[pos + 1]
                 (length,) = struct.unpack_from(">H", payload, pos + 2)
-                if marker == 0xF7:  # SOF55, JPEG-LS frame header
+                if marker == 0xF7 or marker in _JPEG_SOF:  # JPEG-LS or JPEG frame header
                     height, width = struct.unpack_from(">HH", payload, pos + 5)
                     return width, height
                 if marker == 0xDA:
@@ -404,6 +409,16 @@ def embedded_visual(data: bytes | memoryview, base: int = 0, *, name: str = "<FF
         if offset < HEADER_SIZE or start + length > len(data) or length <= 0x20:
             raise FFFError(f"{name}: the embedded visual photo record lies outside the data")
         payload = bytes(data[start + 0x20 : start + length])
+        size = _declared_size(payload)
+        from imaging.io import max_pixels_default
+
+        if size is not None and size[0] * size[1] > max_pixels_default():
+            from imaging._shared.errors import ImageTooLargeError
+
+            raise ImageTooLargeError(
+                f"{name}: the embedded visual photo declares {size[0]}x{size[1]} pixels, over "
+                f"the limit of {max_pixels_default()} (IMAGING_MAX_PIXELS)"
+            )
         import imagecodecs
 
         try:

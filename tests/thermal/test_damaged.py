@@ -323,3 +323,29 @@ def test_a_stream_larger_than_its_record_is_refused_before_decoding(kind):
     finally:
         tracemalloc.stop()
     assert peak < 4 * len(fff) + (1 << 20)
+
+
+def test_visual_photo_bomb_is_refused(raw, monkeypatch):
+    import cv2
+
+    from imaging import ImageTooLargeError
+    from imaging.thermal.fff import embedded_visual
+
+    jpeg = cv2.imencode(".jpg", np.zeros((64, 64, 3), np.uint8))[1].tobytes()
+    records = [(0x0E, raw_record(np.zeros((64, 64), np.uint16), payload=jpeg)),
+               (0x20, camera_record(SC660)), (0x01, raw_record(raw))]  # fmt: skip
+    header = bytearray(0x40)
+    header[:4] = b"FFF\0"
+    struct.pack_into("<III", header, 0x14, 100, 0x40, len(records))
+    directory, body = bytearray(), bytearray()
+    pos = 0x40 + 32 * len(records)
+    for rec_type, data in records:
+        entry = bytearray(32)
+        struct.pack_into("<HHIIII", entry, 0, rec_type, 1, 100, 1, pos + len(body), len(data))
+        directory += entry
+        body += data
+    fff = bytes(header + directory + body)
+    assert embedded_visual(fff).shape == (64, 64, 3)
+    monkeypatch.setenv("IMAGING_MAX_PIXELS", "1000")
+    with pytest.raises(ImageTooLargeError, match="64x64"):
+        embedded_visual(fff)
