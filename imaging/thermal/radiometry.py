@@ -208,6 +208,11 @@ def read_thermal(
             raise UnsupportedFormatError(f"{name}: no FLIR FFF frame found") from None
         finally:
             frames.close()
+    if head and head[:2] != b"\xff\xd8" and head not in _SINGLE_FRAME_MAGIC:
+        raise UnsupportedFormatError(  # refused before reading the whole file
+            f"{name}: not a radiometric format this library reads (FLIR R-JPEG, FFF, SEQ, "
+            "CSQ, 16-bit TLinear TIFF/PNG, float TIFF/NPY of °C)"
+        )
     data, name = _read_bytes(source)
     if data.startswith(b"\xff\xd8"):
         fff = flir_fff_from_jpeg(data, name=name)

@@ -230,3 +230,14 @@ def test_celsius_to_raw_edges():
     raw = celsius_to_raw(np.array([-300.0, -273.15, 20.0]), params=SC660)
     assert np.isnan(raw[:2]).all() and np.isfinite(raw[2])
     assert raw.dtype == np.float64
+
+
+def test_unknown_files_are_refused_from_their_first_bytes(tmp_path):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\0" * 1000)
+    with pytest.raises(UnsupportedFormatError, match="not a radiometric format"):
+        read_thermal(path)
+    with pytest.raises(ImagingError, match="no such file"):
+        read_thermal(tmp_path / "missing.jpg")
+    with pytest.raises(ImagingError, match="folder"):
+        read_thermal(tmp_path)
