@@ -36,7 +36,7 @@ def _box_sum(values: np.ndarray, size: int) -> np.ndarray:
     )
 
 
-def getis_ord_gi_star(temperature_c: np.ndarray, *, window: int = 9) -> np.ndarray:
+def getis_ord_gi_star(temperature_c: np.ndarray, *, window: int = 3) -> np.ndarray:
     """Local Getis-Ord Gi* z-scores over a square neighbourhood of ``window`` pixels a side.
 
     With binary weights (1 for each valid pixel of the window, the pixel itself included):
@@ -53,7 +53,8 @@ def getis_ord_gi_star(temperature_c: np.ndarray, *, window: int = 9) -> np.ndarr
     temperature_c : ndarray (H, W) float32 or float64
         Temperatures in °C.
     window : int
-        Odd side of the neighbourhood (3: the 8 queen neighbours and the pixel).
+        Odd side of the neighbourhood. The default 3 (the 8 queen neighbours and the pixel)
+        is ThermStats' choice; larger windows find larger, fainter warm patches.
 
     Returns
     -------
@@ -168,7 +169,7 @@ def hotspot_mask(
     background_size: int | None = None,
     background_percentile: float = 50.0,
     gi_star_z: float | None = None,
-    gi_window: int = 9,
+    gi_window: int = 3,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pixels that pass every hotspot criterion given, and the local background.
 
@@ -213,7 +214,7 @@ def detect_hotspots(
     background_size: int | None = None,
     background_percentile: float = 50.0,
     gi_star_z: float | None = None,
-    gi_window: int = 9,
+    gi_window: int = 3,
     min_area_px: int = 4,
     max_hotspots: int = 100,
 ) -> Detections:
@@ -225,7 +226,8 @@ def detect_hotspots(
     - ``above_background_c``: this much above the local background, the
       ``background_percentile`` (default 50: the median) of a ``background_size`` window
       (default half the shorter image side);
-    - ``gi_star_z``: Getis-Ord Gi* z-score at or above this value (1.96: 5 %, 2.58: 1 %).
+    - ``gi_star_z``: Getis-Ord Gi* z-score at or above this value (1.96: 5 %, 2.58: 1 %),
+      over a ``gi_window``-wide neighbourhood.
 
     Hot pixels are grouped into 8-connected components, each measured on the temperatures.
 
