@@ -53,6 +53,9 @@ class ThermalAnalyzer(AnalyzerBase):
         Smallest hotspot.
     max_hotspots : int
         At most this many hotspots, hottest first.
+    extend_c : float, optional
+        Hysteresis: a hotspot takes in the connected pixels that pass the temperature
+        criteria loosened by this many degrees.
     alarm_above_c, alarm_below_c : float, optional
         Raise an ``alarm`` flag when the maximum exceeds (the minimum falls below) this.
     alarms : sequence of mapping
@@ -125,6 +128,7 @@ class ThermalAnalyzer(AnalyzerBase):
         gi_star_z: float | None = None,
         min_area_px: int = 4,
         max_hotspots: int = 100,
+        extend_c: float | None = None,
         alarm_above_c: float | None = None,
         alarm_below_c: float | None = None,
         detect_people: bool = True,
@@ -155,6 +159,9 @@ class ThermalAnalyzer(AnalyzerBase):
         self.gi_star_z = gi_star_z
         self.min_area_px = int(min_area_px)
         self.max_hotspots = int(max_hotspots)
+        if extend_c is not None and extend_c < 0:
+            raise ValueError(f"extend_c must not be negative, got {extend_c}")
+        self.extend_c = extend_c
         self.alarm_above_c = alarm_above_c
         self.alarm_below_c = alarm_below_c
         self.detect_people = bool(detect_people)
@@ -293,6 +300,7 @@ class ThermalAnalyzer(AnalyzerBase):
                 gi_star_z=self.gi_star_z,
                 min_area_px=self.min_area_px,
                 max_hotspots=self.max_hotspots,
+                extend_c=self.extend_c,
             )
             flags = person_like_flags(t, band_c=self.person_band_c) if self.detect_people else []
             flags.extend(self._alarms(t, measurements))

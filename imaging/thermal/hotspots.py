@@ -170,6 +170,7 @@ def hotspot_mask(
     background_percentile: float = 50.0,
     gi_star_z: float | None = None,
     gi_window: int = 3,
+    extend_c: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pixels that pass every hotspot criterion given, and the local background.
 
@@ -203,7 +204,36 @@ def hotspot_mask(
             background = np.full(t.shape, np.nan, np.float32)
         if gi_star_z is not None:
             hot &= getis_ord_gi_star(t, window=gi_window) >= gi_star_z
+        if extend_c is not None and hot.any():
+            hot = _extend(hot, t, background, threshold_c, above_background_c, extend_c)
     return hot, background
+
+
+def _extend(
+    seeds: np.ndarray,
+    t: np.ndarray,
+    background: np.ndarray,
+    threshold_c: float | None,
+    above_background_c: float | None,
+    extend_c: float,
+) -> np.ndarray:
+    """Hysteresis: the pixels connected to a seed that pass the criteria loosened by
+    ``extend_c`` degrees join it (a hotspot's warm rim belongs to it)."""
+    import cv2
+
+    if extend_c < 0:
+        raise ValueError(f"extend_c must not be negative, got {extend_c}")
+    loose = np.isfinite(t)
+    if threshold_c is not None:
+        loose &= t >= threshold_c - extend_c
+    if above_background_c is not None:
+        loose &= t - background >= above_background_c - extend_c
+    loose |= seeds
+    _, labels = cv2.connectedComponents(loose.astype(np.uint8), connectivity=8)
+    keep = np.zeros(int(labels.max()) + 1, bool)
+    keep[np.unique(labels[seeds])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def detect_hotspots(
@@ -215,6 +245,7 @@ def detect_hotspots(
     background_percentile: float = 50.0,
     gi_star_z: float | None = None,
     gi_window: int = 3,
+    extend_c: float | None = None,
     min_area_px: int = 4,
     max_hotspots: int = 100,
 ) -> Detections:
@@ -228,6 +259,9 @@ def detect_hotspots(
       (default half the shorter image side);
     - ``gi_star_z``: Getis-Ord Gi* z-score at or above this value (1.96: 5 %, 2.58: 1 %),
       over a ``gi_window``-wide neighbourhood.
+
+    With ``extend_c``, a hotspot also takes in the pixels connected to it that pass the
+    temperature criteria loosened by that many degrees (hysteresis: its warm rim).
 
     Hot pixels are grouped into 8-connected components, each measured on the temperatures.
 
@@ -266,6 +300,7 @@ def detect_hotspots(
         background_percentile=background_percentile,
         gi_star_z=gi_star_z,
         gi_window=gi_window,
+        extend_c=extend_c,
     )
     dets = describe_regions(t, hot, min_area_px=min_area_px, max_regions=max_hotspots)
     if not len(dets):

@@ -78,6 +78,10 @@ def test_alarms_and_options():
     hot = ThermalAnalyzer(threshold_c=50, above_background_c=None).analyze(t)
     assert hot.detections.xyxy.tolist() == []  # a single pixel is below min_area_px
     assert len(ThermalAnalyzer(threshold_c=50, min_area_px=1).analyze(t).detections) == 1
+    grown = ThermalAnalyzer(threshold_c=50, min_area_px=1, extend_c=40).analyze(t)
+    assert grown.detections.data["area_px"].tolist() == [1999]  # all but the cold pixel
+    with pytest.raises(ValueError, match="extend_c"):
+        ThermalAnalyzer(extend_c=-2)
 
 
 def test_analyze_never_changes_the_analyzer_and_threads_agree(rng):

@@ -308,3 +308,19 @@ def test_a_large_warm_object_is_one_hotspot(rng, shared_data):
     dets = detect_hotspots(mug.temperature_c())
     assert len(dets) == 2 and dets.data["area_px"].max() > 5000  # the body, then the rim
     assert dets.data["max_temp_c"][0] == pytest.approx(62.32, abs=0.01)
+
+
+def test_extend_takes_in_the_warm_rim(rng):
+    t = scene(rng, (120, 160))
+    t[40:80, 60:100] = 21.0  # a warm rim, 6 degrees above the scene
+    t[50:70, 70:90] = 30.0  # the hot core
+    core = detect_hotspots(t, above_background_c=8)
+    assert core.xyxy.tolist() == [[70, 50, 90, 70]]
+    whole = detect_hotspots(t, above_background_c=8, extend_c=3)
+    assert whole.xyxy.tolist() == [[60, 40, 100, 80]] and whole.data["area_px"][0] == 1600
+    assert whole.data["max_temp_c"][0] == 30.0
+    alone = t.copy()
+    alone[40:80, 60:100] = 21.0  # a rim without a core is no hotspot
+    assert len(detect_hotspots(alone, above_background_c=8, extend_c=3)) == 0
+    with pytest.raises(ValueError, match="extend_c"):
+        detect_hotspots(t, extend_c=-1)
