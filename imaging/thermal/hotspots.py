@@ -193,6 +193,11 @@ def hotspot_mask(
     t = _check_map(temperature_c)
     if threshold_c is None and above_background_c is None and gi_star_z is None:
         raise ValueError("give at least one of threshold_c, above_background_c, gi_star_z")
+    if extend_c is not None:
+        if extend_c < 0:
+            raise ValueError(f"extend_c must not be negative, got {extend_c}")
+        if threshold_c is None and above_background_c is None:
+            raise ValueError("extend_c loosens threshold_c or above_background_c: give one of them")
     hot = np.isfinite(t)
     with np.errstate(invalid="ignore"):
         if threshold_c is not None:
@@ -221,8 +226,6 @@ def _extend(
     ``extend_c`` degrees join it (a hotspot's warm rim belongs to it)."""
     import cv2
 
-    if extend_c < 0:
-        raise ValueError(f"extend_c must not be negative, got {extend_c}")
     loose = np.isfinite(t)
     if threshold_c is not None:
         loose &= t >= threshold_c - extend_c

@@ -324,3 +324,5 @@ def test_extend_takes_in_the_warm_rim(rng):
     assert len(detect_hotspots(alone, above_background_c=8, extend_c=3)) == 0
     with pytest.raises(ValueError, match="extend_c"):
         detect_hotspots(t, extend_c=-1)
+    with pytest.raises(ValueError, match="extend_c loosens"):
+        detect_hotspots(t, above_background_c=None, gi_star_z=1.96, extend_c=2)
