@@ -161,6 +161,8 @@ class ThermalAnalyzer(AnalyzerBase):
         self.max_hotspots = int(max_hotspots)
         if extend_c is not None and extend_c < 0:
             raise ValueError(f"extend_c must not be negative, got {extend_c}")
+        if extend_c is not None and above_background_c is None and threshold_c is None:
+            raise ValueError("extend_c loosens threshold_c or above_background_c: give one")
         self.extend_c = extend_c
         self.alarm_above_c = alarm_above_c
         self.alarm_below_c = alarm_below_c
