@@ -176,10 +176,25 @@ class ThermalAnalyzer(AnalyzerBase):
             palette_lut(palette)  # validates the palette name
 
     def warmup(self) -> None:
-        """Compile the kernels and build a lookup table on a tiny synthetic frame."""
+        """Load the decoders, compile the kernels and build a lookup table on tiny synthetic
+        inputs (an FFF frame with a PNG raw image, a 16-bit TIFF), so that the first real
+        image costs what the others do."""
+        import io
+
+        import imagecodecs
+        import tifffile
+
+        from imaging.thermal.fff import _synthetic_frame
+
         frame = np.full((32, 32), 18000, np.uint16)
         frame[8:16, 8:16] = 20000
         self.analyze(frame, params=self.params or ThermalParams())
+        png = imagecodecs.png_encode(frame.byteswap())
+        self.analyze(_synthetic_frame(frame, png), regions={"all": {"type": "box", "x0": 0,
+                     "y0": 0, "x1": 32, "y1": 32}})  # fmt: skip
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, np.full((32, 32), 7329, np.uint16))
+        self.analyze(buffer.getvalue(), tlinear_scale=0.04)
 
     # ----------------------------------------------------------------------------------------
 

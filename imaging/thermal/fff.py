@@ -434,3 +434,45 @@ def embedded_visual(data: bytes | memoryview, base: int = 0, *, name: str = "<FF
             raise FFFError(f"{name}: the embedded visual photo is {image.dtype} {image.shape}")
         return np.ascontiguousarray(image[:, :, :3])
     raise FFFError(f"{name}: the file embeds no visual photo (only the thermal frame)")
+
+
+def _synthetic_frame(raw: np.ndarray, payload: bytes) -> bytes:
+    """A minimal little-endian FFF frame around ``payload`` (used to warm the decoders up):
+    the raw record and a camera record with a FLIR SC660's constants."""
+    h, w = raw.shape
+    raw_record = struct.pack("<HHH", 2, w, h) + bytes(0x1A) + payload
+    camera = bytearray(0x340)
+    struct.pack_into("<H", camera, 0, 2)
+    p = ThermalParams()
+    for offset, value in (
+        (0x20, p.emissivity),
+        (0x24, p.distance_m),
+        (0x28, p.reflected_c + 273.15),
+        (0x2C, p.atmosphere_c + 273.15),
+        (0x30, p.window_c + 273.15),
+        (0x34, p.window_transmission),
+        (0x3C, p.humidity_percent / 100),
+        (0x58, p.planck_r1),
+        (0x5C, p.planck_b),
+        (0x60, p.planck_f),
+        (0x70, p.alpha1),
+        (0x74, p.alpha2),
+        (0x78, p.beta1),
+        (0x7C, p.beta2),
+        (0x80, p.atmospheric_x),
+        (0x30C, p.planck_r2),
+    ):
+        struct.pack_into("<f", camera, offset, value)
+    struct.pack_into("<i", camera, 0x308, int(p.planck_o))
+    records = [(RAW_DATA, raw_record), (CAMERA_INFO, bytes(camera))]
+    header = bytearray(HEADER_SIZE)
+    header[:4] = b"FFF\0"
+    struct.pack_into("<III", header, 0x14, 100, HEADER_SIZE, len(records))
+    directory, body = bytearray(), bytearray()
+    position = HEADER_SIZE + 32 * len(records)
+    for kind, data in records:
+        entry = bytearray(32)
+        struct.pack_into("<HHIIII", entry, 0, kind, 1, 100, 1, position + len(body), len(data))
+        directory += entry
+        body += data
+    return bytes(header + directory + body)

@@ -167,3 +167,15 @@ def test_saturated_pixels_are_counted(raw_range=(8000, 50000)):
     result = ThermalAnalyzer().analyze(bytes(fff))
     assert result.measurements["saturated_px"] == 7
     assert "saturated_px" not in ThermalAnalyzer().analyze(raw.astype(np.float32)).measurements
+
+
+def test_warmup_frame_is_a_valid_fff(rng):
+    import imagecodecs
+
+    from imaging.thermal.fff import _synthetic_frame, parse_fff
+
+    raw = rng.integers(15000, 20000, size=(8, 12)).astype(np.uint16)
+    frame = parse_fff(_synthetic_frame(raw, imagecodecs.png_encode(raw.byteswap())))
+    np.testing.assert_array_equal(frame.raw, raw)
+    assert frame.raw_format == "png" and frame.params == ThermalParams()
+    ThermalAnalyzer().warmup()
