@@ -2,7 +2,7 @@
 
 In each benchmark group the test whose name contains ``peer`` is the reference; the summary
 printed at the end gives ``peer median / ours median`` for every other test of the group
-(above 1: we are faster) and writes them to ``benchmarks/.ratios.json``.
+(above 1: we are faster) and merges them into ``benchmarks/.ratios.json``.
 """
 
 from __future__ import annotations
@@ -45,4 +45,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for line in lines:
             terminalreporter.write_line(line)
         out = Path(__file__).with_name(".ratios.json")
-        out.write_text(json.dumps(ratios, indent=2) + "\n")
+        try:
+            merged = json.loads(out.read_text()) if out.exists() else {}
+        except ValueError:
+            merged = {}
+        merged.update(ratios)  # a partial run keeps the figures of the other suites
+        out.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
