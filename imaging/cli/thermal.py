@@ -96,9 +96,8 @@ def _temperatures(args: argparse.Namespace):
 
     path = Path(args.input)
     if args.frame and path.suffix.lower() in (".seq", ".csq", ".fff"):
-        for index, frame in enumerate(iter_frames(path)):
-            if index == args.frame:
-                return frame.temperature_c(**_overrides(args))
+        for frame in iter_frames(path, start=args.frame):  # earlier frames are skipped, not decoded
+            return frame.temperature_c(**_overrides(args))
         raise SystemExit(f"imaging: error: {path} has no frame {args.frame}")
     return read_thermal(path, tlinear_scale=_scale(args)).temperature_c(**_overrides(args))
 
