@@ -70,7 +70,7 @@ def _fit(grey: np.ndarray) -> np.ndarray:
     values = (values - lo) / max(hi - lo, 8.0)
     if np.median(values) < 0.5:  # light text on a dark plate: make it dark on light
         values = 1.0 - values
-    return np.clip(values, 0.0, 1.0)
+    return np.clip(values, 0.0, 1.0).astype(np.float32)
 
 
 def plate_views(crop: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ def plate_views(crop: np.ndarray) -> np.ndarray:
         raise ShapeError(f"plate crop: too small to read ({grey.shape[1]}x{grey.shape[0]})")
     half = grey.shape[0] // 2
     stitched = np.concatenate([grey[:half], grey[grey.shape[0] - half :]], axis=1)
-    return np.stack([_fit(grey), _fit(stitched)])
+    return np.stack([_fit(grey), _fit(stitched)]).astype(np.float32)
 
 
 def ctc_segments(probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:

@@ -97,7 +97,8 @@ def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[n
 
 
 class PlateOCR(nn.Module):
-    """CNN to a width-wise sequence of 40 frames, 37 classes (blank + 0-9 + A-Z)."""
+    """CNN to a width-wise sequence of 40 frames, a bidirectional GRU, 37 classes
+    (blank + 0-9 + A-Z)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,23 +118,19 @@ class PlateOCR(nn.Module):
             conv(64, 128),
             conv(128, 128),
             nn.MaxPool2d((2, 1)),  # 5 x 40
-            conv(128, 192),
-            conv(192, 192),
+            conv(128, 160),
+            nn.MaxPool2d((5, 1)),  # 1 x 40
         )
-        self.sequence = nn.Sequential(
-            nn.Conv1d(192, 192, 3, 1, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv1d(192, 192, 3, 1, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv1d(192, CLASSES, 1),
-        )
+        self.rnn = nn.GRU(160, 128, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(256, CLASSES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x).mean(dim=2)  # (N, 192, 40)
-        return self.sequence(f).permute(0, 2, 1)  # (N, T, C) logits
+        f = self.features(x).squeeze(2).permute(0, 2, 1)  # (N, 40, 160)
+        seq, _ = self.rnn(f)
+        return self.head(seq)  # (N, T, C) logits
 
 
-def train(minutes: float, batch: int = 64) -> PlateOCR:
+def train(minutes: float, batch: int = 48) -> PlateOCR:
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     us_train, _ = us_crops()
@@ -145,11 +142,12 @@ def train(minutes: float, batch: int = 64) -> PlateOCR:
     def produce() -> None:
         while True:
             views, texts = [], []
+            early = time.monotonic() - start < minutes * 60 / 3
             while len(views) < batch:
                 r = rng.random()
                 try:
-                    if r < 0.55:
-                        view, text = synthetic_sample(rng)
+                    if early or r < 0.55:
+                        view, text = synthetic_sample(rng, 0.5 if early else 1.0)
                     elif r < 0.85:
                         image, text = us_images[int(rng.integers(len(us_images)))]
                         if rng.random() < 0.5:
@@ -167,12 +165,12 @@ def train(minutes: float, batch: int = 64) -> PlateOCR:
                 texts.append(text)
             queue_.put((views, texts))
 
-    threading.Thread(target=produce, daemon=True).start()
-    net = PlateOCR()
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     start = time.monotonic()
     deadline = start + minutes * 60
+    threading.Thread(target=produce, daemon=True).start()
+    net = PlateOCR()
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step = 0
     while time.monotonic() < deadline:
         views, texts = queue_.get(timeout=120)
@@ -181,7 +179,7 @@ def train(minutes: float, batch: int = 64) -> PlateOCR:
         lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
         progress = (time.monotonic() - start) / (minutes * 60)
         for group in opt.param_groups:
-            group["lr"] = 2e-3 * 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
+            group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
         logits = net(x)
         log_probs = F.log_softmax(logits, dim=2).permute(1, 0, 2)  # (T, N, C)
         input_lengths = torch.full((len(texts),), log_probs.shape[0], dtype=torch.long)
@@ -191,7 +189,7 @@ def train(minutes: float, batch: int = 64) -> PlateOCR:
         nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         opt.step()
         step += 1
-        if step % 100 == 0:
+        if step % 50 == 0:
             print(
                 f"step {step} {time.monotonic() - start:6.0f}s loss {loss.item():.3f}", flush=True
             )
@@ -233,8 +231,8 @@ def evaluate(onnx_path: Path) -> dict:
         read_plates(crops, model=str(onnx_path)), [t for *_, t in held]
     )
     per_format = {}
-    for fmt in FORMATS:
-        rng = np.random.default_rng(EVAL_SEED + hash(fmt.country + fmt.name) % 1000)
+    for index, fmt in enumerate(FORMATS):
+        rng = np.random.default_rng(EVAL_SEED + 1 + index)  # seeds the training never drew
         plates = [render_plate(rng, fmt=fmt) for _ in range(40)]
         images = [augment(p.image, rng, strength=0.5) for p in plates]
         got = read_plates(images, model=str(onnx_path))

@@ -1,0 +1,102 @@
+"""The shipped plate models end to end: detection, rectification, reading."""
+
+import numpy as np
+import pytest
+
+from imaging import ImagingError
+from imaging.anpr.analyzer import AnprAnalyzer
+from imaging.anpr.detect import detect_plates
+from imaging.anpr.formats import FORMATS
+from imaging.anpr.read import read_plates
+from imaging.anpr.rectify import rectify
+from imaging.anpr.synth import augment, render_plate
+from imaging.io import imread
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return AnprAnalyzer()
+
+
+def test_reads_synthetic_plates_of_every_format():
+    rng = np.random.default_rng(424242)  # a seed the training never used
+    plates = [render_plate(rng, fmt=fmt) for fmt in FORMATS for _ in range(5)]
+    plates += [render_plate(rng, fmt=FORMATS[0], two_line=True) for _ in range(10)]
+    read = read_plates([augment(p.image, rng, strength=0.4) for p in plates])
+    exact = np.mean([r.text == p.text for r, p in zip(read, plates, strict=True)])
+    two_line = [r.text == p.text for r, p in zip(read, plates, strict=True) if p.two_line]
+    assert exact >= 0.9, exact
+    assert len(two_line) >= 10 and np.mean(two_line) >= 0.8
+
+
+def test_no_plate_in_an_empty_or_uniform_image(analyzer):
+    for image in (np.zeros((240, 320, 3), np.uint8), np.full((480, 640), 200, np.uint8)):
+        assert len(analyzer.analyze(image).detections) == 0
+
+
+def test_odd_inputs_do_not_crash(analyzer):
+    for image in (
+        np.zeros((3, 3), np.uint8),
+        np.zeros((2000, 50, 4), np.uint8),
+        np.zeros((100, 100), np.uint16),
+        np.zeros((64, 64, 3), np.float32),
+    ):
+        result = analyzer.analyze(image)
+        assert result.modality == "anpr"
+    with pytest.raises(ImagingError):
+        analyzer.analyze(np.zeros((0, 4, 3), np.uint8))
+
+
+def test_bundled_samples_are_read(analyzer):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "samples" / "anpr"
+    found = 0
+    for path in sorted(folder.glob("*.jpg")):
+        result = analyzer.analyze(path)
+        found += len(result.detections)
+        for item in result.to_dict()["detections"]:
+            assert {"box", "score", "label", "text", "country"} <= set(item)
+    assert found >= 3
+
+
+def test_detector_recall_on_held_back_dev_photos(shared_data):
+    """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
+    from imaging.compare.metrics import box_iou
+
+    root = shared_data / "anpr" / "openalpr-benchmarks" / "endtoend"
+    hits = total = 0
+    for folder in sorted(root.iterdir()):
+        names = sorted(folder.glob("*.txt"))
+        for k, txt in enumerate(names):
+            if k % 4 != 3:
+                continue
+            fields = txt.read_text().strip().split("\t")
+            x, y, w, h = (float(v) for v in fields[1:5])
+            dets = detect_plates(imread(folder / fields[0]))
+            total += 1
+            hits += (
+                bool(len(dets))
+                and box_iou(dets.xyxy, np.array([[x, y, x + w, y + h]])).max() >= 0.5
+            )
+    assert total >= 25
+    assert hits / total >= RECALL_FLOOR, hits / total
+
+
+RECALL_FLOOR = 0.75  # measured 0.86 on these 28 photos (plate_detector.md)
+
+
+def test_rectify_straightens_a_warped_plate():
+    rng = np.random.default_rng(7)
+    plate = render_plate(rng, fmt=FORMATS[3], text="A123BC77")
+    import cv2
+
+    h, w = plate.image.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[30, 20], [w + 20, 35], [w + 10, h + 40], [25, h + 25]])
+    scene = cv2.warpPerspective(
+        plate.image, cv2.getPerspectiveTransform(src, dst), (w + 80, h + 80)
+    )
+    crop = rectify(scene, dst)
+    assert crop.shape[0] == 64
+    assert read_plates([crop])[0].text == "A123BC77"
