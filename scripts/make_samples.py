@@ -16,11 +16,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def xray(folder: Path) -> None:
+    from imaging.xray.calibrate import interpolate_rows
     from imaging.xray.simulate import simulate_scan
 
     folder.mkdir(parents=True, exist_ok=True)
     bag = simulate_scan(101, shape=(320, 480), threats=("gun", "dense_block", "knife"))
-    imwrite(folder / "bag_dual_energy.tiff", np.stack([bag.low, bag.high]))
+    # as scanners export it: dark-subtracted and flat-fielded, 16-bit transmission
+    pages = []
+    for k, raw in enumerate((bag.low, bag.high)):
+        dark = bag.dark.mean(axis=1, keepdims=True)
+        air = bag.air[k].mean(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            transmission = np.clip((raw - dark) / (air - dark), 1e-4, 1.0)
+        transmission = interpolate_rows(np.nan_to_num(transmission, nan=1.0), bag.dead_rows)
+        pages.append(np.round(transmission * 65535).astype(np.uint16))
+    imwrite(folder / "bag_dual_energy.tiff", np.stack(pages))
     other = simulate_scan(202, shape=(320, 480), threats=("organic_slab", "blade"))
     imwrite(folder / "bag_high_energy.png", other.high)
 

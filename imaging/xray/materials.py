@@ -166,6 +166,13 @@ def classify(
         r = np.where(np.isnan(r), np.nan, r_s)
     a_high = np.asarray(a_high, np.float32)
     classes = table.lookup(a_high, np.nan_to_num(r, nan=1.0)).astype(np.uint8)
+    # The low-energy channel runs out of photons first behind metal: where it is saturated,
+    # R is only a lower bound, and a lower bound well above aluminium's still means metal.
+    a_low = np.asarray(a_low, np.float32)
+    ceiling = float(a_low.max()) if a_low.size else 0.0
+    if ceiling >= 6.0:
+        starved = (a_low >= ceiling - 0.2) & (a_high < table.max_a_high)
+        classes[starved & (np.nan_to_num(r, nan=0.0) >= 2.5)] = METAL
     classes[a_high < table.min_a_high] = NONE
     thin = (a_high >= table.min_a_high) & (a_high < 1.5 * table.min_a_high)
     classes[thin] = UNCLASSIFIABLE
