@@ -15,12 +15,15 @@ from functools import cache
 
 import numpy as np
 
+from imaging._shared.errors import ShapeError
+
 __all__ = [
     "ALPHABET",
     "FORMATS",
     "PlateFormat",
     "PlateReading",
     "constrained_decode",
+    "ctc_slots",
     "match_plate",
     "normalize_text",
     "reorder_two_line",
@@ -196,7 +199,12 @@ def _slot_sequences(pattern: str) -> tuple[tuple[str, ...], ...]:
 
 @dataclass(frozen=True)
 class PlateReading:
-    """A decoded plate: text, the format matched (if any), confidence and alternatives."""
+    """A decoded plate: text, the format matched (if any), confidence and alternatives.
+
+    ``alternatives`` holds ``(text, country, score)`` for the best readings under each
+    format, best first; ``score`` is the geometric mean of the characters' probabilities
+    (times the format's prior), comparable between readings of one crop.
+    """
 
     text: str
     country: str
@@ -205,19 +213,98 @@ class PlateReading:
     alternatives: tuple[tuple[str, str, float], ...]  # (text, country, score)
 
 
+_ALPHABET_ARRAY = np.array(list(ALPHABET))
+
+
+@cache
+def _length_table(k: int, countries: tuple[str, ...] | None) -> tuple[np.ndarray, tuple]:
+    """Masks (S, k, C) of the characters allowed by every slot sequence of length ``k``."""
+    index = {c: i for i, c in enumerate(ALPHABET)}
+    masks, owners = [], []
+    for fmt in FORMATS:
+        if countries is not None and fmt.country not in countries:
+            continue
+        for slots in _slot_sequences(fmt.pattern):
+            if len(slots) != k:
+                continue
+            mask = np.zeros((k, len(ALPHABET)), bool)
+            for position, allowed in enumerate(slots):
+                mask[position, [index[c] for c in allowed]] = True
+            masks.append(mask)
+            owners.append(fmt)
+    if not masks:
+        return np.zeros((0, k, len(ALPHABET)), bool), ()
+    return np.stack(masks), tuple(owners)
+
+
+def ctc_slots(ctc_probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Greedy CTC alignment: one probability row per character read, and its frame span.
+
+    Parameters
+    ----------
+    ctc_probs : ndarray (T, 1 + len(ALPHABET))
+        Per-frame probabilities, the CTC blank first.
+
+    Returns
+    -------
+    slot_probs : ndarray (K, len(ALPHABET)), float64
+        Averaged and renormalised character probabilities of the K characters read.
+    spans : list of (int, int)
+        The frames ``[start, end)`` of each character.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probs = np.zeros((5, 37))
+    >>> probs[[0, 2, 4], 0] = 1  # blank
+    >>> probs[[1, 3], 1 + ALPHABET.index("7")] = 1
+    >>> slots, spans = ctc_slots(probs)
+    >>> slots.shape, spans
+    ((2, 36), [(1, 2), (3, 4)])
+    """
+    probs = np.asarray(ctc_probs, np.float64)
+    if probs.ndim != 2 or probs.shape[1] != len(ALPHABET) + 1:
+        raise ShapeError(
+            f"ctc_probs: expected shape (T, {len(ALPHABET) + 1}) with the blank first, "
+            f"got {probs.shape}"
+        )
+    best = probs.argmax(axis=1)
+    change = np.flatnonzero(np.diff(best)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(best)]])
+    rows, spans = [], []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        if best[a] == 0:
+            continue
+        segment = probs[a:b, 1:].mean(axis=0)
+        rows.append(segment / max(segment.sum(), 1e-12))
+        spans.append((a, b))
+    if not rows:
+        return np.zeros((0, len(ALPHABET))), []
+    return np.stack(rows), spans
+
+
 def constrained_decode(
-    slot_probs: np.ndarray,
+    probs: np.ndarray,
     *,
     countries: Sequence[str] | None = None,
     top_k: int = 5,
     unconstrained_penalty: float = 0.5,
 ) -> PlateReading:
-    """Choose the best plate text for per-character probabilities under the country formats.
+    """Choose the best plate text for the OCR's probabilities under the country formats.
+
+    Every slot sequence of every format whose length equals the number of characters read
+    takes, slot by slot, the most probable character the slot allows: an ``O`` in a digit
+    slot becomes ``0``, a ``B`` becomes ``8``, an ``S`` ``5``, an ``I`` ``1`` (and back in
+    letter slots). The formats' readings are ranked by the geometric mean of their
+    characters' probabilities times the format's prior.
 
     Parameters
     ----------
-    slot_probs : ndarray (K, len(ALPHABET))
-        Probability of each character of :data:`ALPHABET` at each of the K read positions.
+    probs : ndarray (K, len(ALPHABET)) or (T, 1 + len(ALPHABET))
+        Per-slot probabilities of each character of :data:`ALPHABET` at each of the K read
+        positions, or a CTC probability matrix (blank first), aligned greedily by
+        :func:`ctc_slots`.
     countries : sequence of str, optional
         Restrict to these countries' formats.
     top_k : int
@@ -229,7 +316,14 @@ def constrained_decode(
     Returns
     -------
     PlateReading
-        ``confidence`` is the geometric mean of the chosen characters' probabilities.
+        ``confidence`` is the product of the chosen characters' probabilities (the chance
+        that every character is right if the OCR's probabilities are calibrated), times the
+        chosen reading's share of the score among the alternatives; 0 when nothing was read.
+
+    Raises
+    ------
+    ShapeError
+        If ``probs`` has neither layout.
 
     Examples
     --------
@@ -239,41 +333,48 @@ def constrained_decode(
     ...     probs[k, ALPHABET.index(c)] = 0.9
     >>> probs[6, ALPHABET.index("0")] = 0.6   # O and 0 are close: position decides
     >>> r = constrained_decode(probs)
-    >>> r.text, r.country
+    >>> r.text, r.country, r.pattern
+    ('123ABC02', 'KZ', 'private since 2012')
+    >>> r.alternatives[0][:2]
     ('123ABC02', 'KZ')
     """
-    probs = np.asarray(slot_probs, np.float64)
+    probs = np.asarray(probs, np.float64)
+    if probs.ndim == 2 and probs.shape[1] == len(ALPHABET) + 1:
+        probs, _ = ctc_slots(probs)
     if probs.ndim != 2 or probs.shape[1] != len(ALPHABET):
-        raise ValueError(f"slot_probs: expected shape (K, {len(ALPHABET)}), got {probs.shape}")
+        raise ShapeError(
+            f"probs: expected shape (K, {len(ALPHABET)}) or (T, {len(ALPHABET) + 1}), "
+            f"got {probs.shape}"
+        )
     k = probs.shape[0]
+    if k == 0:
+        return PlateReading("", "", "", 0.0, ())
     logp = np.log(np.clip(probs, 1e-9, 1.0))
-    index = {c: i for i, c in enumerate(ALPHABET)}
-    candidates: dict[str, tuple[str, str, float]] = {}
-    for fmt in FORMATS:
-        if countries is not None and fmt.country not in countries:
-            continue
-        for slots in _slot_sequences(fmt.pattern):
-            if len(slots) != k:
-                continue
-            text = []
-            score = 0.0
-            for position, allowed in enumerate(slots):
-                cols = [index[c] for c in allowed]
-                best = cols[int(np.argmax(logp[position, cols]))]
-                text.append(ALPHABET[best])
-                score += logp[position, best]
-            plate = "".join(text)
-            if not fmt.regex.match(plate):
-                continue
-            mean = score / max(k, 1) + np.log(fmt.prior)
+    key = None if countries is None else tuple(sorted(set(countries)))
+    masks, owners = _length_table(k, key)
+    candidates: dict[str, tuple[str, str, float, float]] = {}
+    if len(owners):
+        masked = np.where(masks, logp[None], -np.inf)  # (S, k, C)
+        best = masked.argmax(axis=2)  # (S, k)
+        total = np.take_along_axis(masked, best[..., None], axis=2)[..., 0].sum(axis=1)
+        for row, fmt in enumerate(owners):
+            plate = "".join(_ALPHABET_ARRAY[best[row]])
+            mean = float(total[row]) / k + np.log(fmt.prior)
             if plate not in candidates or candidates[plate][2] < mean:
-                candidates[plate] = (fmt.country, fmt.name, mean)
-    raw = "".join(ALPHABET[i] for i in probs.argmax(axis=1))
-    raw_score = float(logp.max(axis=1).mean()) if k else -np.inf
+                if fmt.regex.match(plate):
+                    candidates[plate] = (fmt.country, fmt.name, mean, float(total[row]))
+    raw = "".join(_ALPHABET_ARRAY[probs.argmax(axis=1)])
+    raw_total = float(logp.max(axis=1).sum())
+    raw_score = raw_total / k
     ranked = sorted(candidates.items(), key=lambda kv: -kv[1][2])
     if ranked and ranked[0][1][2] >= raw_score + np.log(unconstrained_penalty):
-        text, (country, name, score) = ranked[0]
+        text, (country, name, _, total_logp) = ranked[0]
     else:
-        text, country, name, score = raw, "", "", raw_score
-    alternatives = tuple((t, c, float(np.exp(s))) for t, (c, _, s) in ranked[:top_k])
-    return PlateReading(text, country, name, float(np.exp(score)), alternatives)
+        text, country, name, total_logp = raw, "", "", raw_total
+    alternatives = tuple((t, c, float(np.exp(s))) for t, (c, _, s, _) in ranked[:top_k])
+    share = 1.0
+    if ranked:
+        weights = np.exp(np.array([v[3] for _, v in ranked]) - total_logp)
+        share = float(1.0 / max(weights.sum(), 1.0))
+    confidence = float(np.clip(np.exp(total_logp) * share, 0.0, 1.0))
+    return PlateReading(text, country, name, confidence, alternatives)

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from imaging._shared.validation import check_image
-from imaging.anpr.formats import ALPHABET, PlateReading, constrained_decode, reorder_two_line
+from imaging.anpr.formats import (
+    ALPHABET,
+    PlateReading,
+    constrained_decode,
+    ctc_slots,
+    reorder_two_line,
+)
 
 __all__ = [
     "DEFAULT_OCR",
@@ -58,10 +64,10 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _fit(grey: np.ndarray) -> np.ndarray:
+def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     import cv2
 
-    h, w = OCR_SIZE
+    h, w = size
     resized = cv2.resize(
         grey, (w, h), interpolation=cv2.INTER_AREA if grey.shape[1] > w else cv2.INTER_LINEAR
     )
@@ -73,10 +79,11 @@ def _fit(grey: np.ndarray) -> np.ndarray:
     return np.clip(values, 0.0, 1.0).astype(np.float32)
 
 
-def plate_views(crop: np.ndarray) -> np.ndarray:
+def plate_views(crop: np.ndarray, *, size: tuple[int, int] = OCR_SIZE) -> np.ndarray:
     """The two OCR inputs of a crop: (2, H, W) float32 in [0, 1], dark text on light.
 
     View 0 reads the crop as one line; view 1 as two lines, top half then bottom half.
+    ``size`` is the OCR input (H, W); :func:`read_plates` takes it from the model.
 
     Examples
     --------
@@ -91,32 +98,16 @@ def plate_views(crop: np.ndarray) -> np.ndarray:
         raise ShapeError(f"plate crop: too small to read ({grey.shape[1]}x{grey.shape[0]})")
     half = grey.shape[0] // 2
     stitched = np.concatenate([grey[:half], grey[grey.shape[0] - half :]], axis=1)
-    return np.stack([_fit(grey), _fit(stitched)]).astype(np.float32)
+    return np.stack([_fit(grey, size), _fit(stitched, size)]).astype(np.float32)
 
 
 def ctc_segments(probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Greedy CTC alignment: per-character probability rows and the column span of each.
+    """Greedy CTC alignment (same as :func:`imaging.anpr.formats.ctc_slots`).
 
     ``probs`` is (T, 1 + len(ALPHABET)) with the blank first. Returns (K, len(ALPHABET))
     averaged probabilities of the K characters read, and their (start, end) frames.
     """
-    best = probs.argmax(axis=1)
-    rows, spans = [], []
-    t = 0
-    n = len(best)
-    while t < n:
-        c = best[t]
-        end = t
-        while end + 1 < n and best[end + 1] == c:
-            end += 1
-        if c != 0:
-            segment = probs[t : end + 1, 1:].mean(axis=0)
-            rows.append(segment / max(segment.sum(), 1e-9))
-            spans.append((t, end + 1))
-        t = end + 1
-    if not rows:
-        return np.zeros((0, len(ALPHABET))), []
-    return np.stack(rows), spans
+    return ctc_slots(probs)
 
 
 def _decode_view(probs: np.ndarray, countries: Sequence[str] | None) -> PlateReading:
@@ -145,12 +136,32 @@ def read_plates(
     countries : sequence of str, optional
         Only consider these countries' formats (e.g. ``["KZ", "RU"]`` at a Kazakh post).
     batch_size : int
-        Crops per ONNX call.
+        Views per ONNX call (one or two per crop).
+
+    providers : str or sequence of str
+        ONNX execution providers (``"cpu"`` by default).
 
     Returns
     -------
     list of PlateText
-        One per crop, in order; ``text`` is empty when nothing could be read.
+        One per crop, in order: ``text`` (normalised, in reading order; empty when nothing
+        could be read), ``country`` and ``pattern`` of the format matched (empty when none
+        fits), ``confidence`` in [0, 1], ``two_line`` and ``alternatives`` (``(text,
+        country, score)``, best first).
+
+    Raises
+    ------
+    EmptyImageError, ShapeError, DTypeError
+        A crop without pixels, of the wrong shape, or not numeric.
+    ModelError
+        The model is missing or does not give CTC logits.
+
+    Notes
+    -----
+    The session is created once per process and reused. Crops wider than
+    ``TWO_LINE_MAX_ASPECT`` times their height are read as one line only; squarer crops are
+    also read as two lines (halves side by side) and the two-line reading wins when it fits
+    the format of a country with square plates better.
 
     Examples
     --------
@@ -158,62 +169,111 @@ def read_plates(
     >>> from imaging.anpr.synth import render_plate
     >>> from imaging.anpr.formats import FORMATS
     >>> plate = render_plate(np.random.default_rng(5), fmt=FORMATS[0], text="123ABC02")
-    >>> read_plates([plate.image])[0].text  # doctest: +SKIP
-    '123ABC02'
+    >>> reading = read_plates([plate.image])[0]
+    >>> reading.text, reading.country
+    ('123ABC02', 'KZ')
     """
-    from imaging.runtime import _as_spec, get_session
-
+    if isinstance(crops, np.ndarray) and crops.ndim in (2, 3) and crops.dtype != object:
+        crops = [crops]  # one crop given bare
     if len(crops) == 0:
         return []
-    session = get_session(_as_spec(model), providers=providers)
-    input_name = session.get_inputs()[0].name
-    views = np.concatenate([plate_views(c) for c in crops])[:, None]
-    outputs = []
-    for start in range(0, len(views), batch_size * 2):
-        logits = session.run(None, {input_name: views[start : start + batch_size * 2]})[0]
-        outputs.append(logits)
-    logits = np.concatenate(outputs).astype(np.float64)
+    session = _session(model, providers)
+    model_input = session.get_inputs()[0]
+    input_name = model_input.name
+    dims = list(model_input.shape)
+    size = OCR_SIZE
+    if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[2:]):
+        size = (int(dims[2]), int(dims[3]))
+    views, owners, kinds = [], [], []
+    for k, crop in enumerate(crops):
+        pair, aspect = _views_and_aspect(crop, size)
+        views.append(pair[0])
+        owners.append(k)
+        kinds.append(1)
+        if aspect < TWO_LINE_MAX_ASPECT:
+            views.append(pair[1])
+            owners.append(k)
+            kinds.append(2)
+    batch = np.stack(views)[:, None].astype(np.float32, copy=False)
+    step = max(1, int(batch_size))
+    logits = np.concatenate(
+        [
+            session.run(None, {input_name: batch[i : i + step]})[0]
+            for i in range(0, len(batch), step)
+        ]
+    ).astype(np.float64)
+    if logits.ndim != 3 or logits.shape[0] != len(batch) or logits.shape[2] != len(ALPHABET) + 1:
+        from imaging._shared.errors import ModelError
+
+        raise ModelError(
+            f"OCR model {model!r}: expected CTC logits ({len(batch)}, T, {len(ALPHABET) + 1}), "
+            f"got shape {logits.shape}"
+        )
     logits -= logits.max(axis=2, keepdims=True)
     probs = np.exp(logits)
     probs /= probs.sum(axis=2, keepdims=True)
+    one_line: dict[int, PlateReading] = {}
+    two_line: dict[int, PlateReading] = {}
+    for row, (k, kind) in enumerate(zip(owners, kinds, strict=True)):
+        if kind == 1:
+            one_line[k] = _decode_view(probs[row], countries)
+        else:
+            two_line[k] = _decode_two_line(probs[row], countries)
     results = []
     for k in range(len(crops)):
-        one = _decode_view(probs[2 * k], countries)
-        two = _decode_view(probs[2 * k + 1], countries)
-        two_text = two.text
-        if two.country == "" and len(two.text) >= 5:
-            two_text = two.text
-        use_two = (two.country != "" and one.country == "" and two.confidence > 0.3) or (
-            two.confidence > one.confidence * 1.15 and len(two.text) >= len(one.text) - 1
+        one = one_line[k]
+        two = two_line.get(k)
+        use_two = (
+            two is not None
+            and _strict(two)
+            and (not _strict(one) or two.confidence > one.confidence)
         )
         chosen = two if use_two else one
-        text = chosen.text
-        if use_two:
-            half = _top_length(probs[2 * k + 1])
-            if half is not None and 0 < half < len(two_text):
-                reordered = reorder_two_line(two_text[:half], two_text[half:])
-                again = (
-                    constrained_decode(
-                        _reorder_rows(probs[2 * k + 1], half, reordered, two_text),
-                        countries=countries,
-                    )
-                    if reordered != two_text
-                    else None
-                )
-                text = again.text if again is not None else reordered
-                if again is not None:
-                    chosen = again
         results.append(
             PlateText(
-                text,
+                chosen.text,
                 chosen.country,
                 chosen.pattern,
                 chosen.confidence,
-                use_two,
+                bool(use_two),
                 chosen.alternatives,
             )
         )
     return results
+
+
+TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one line only
+TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # square plates read in two lines
+
+
+def _strict(reading: PlateReading) -> bool:
+    """Whether a two-line reading matched the format of a country that issues square plates."""
+    return reading.country in TWO_LINE_COUNTRIES
+
+
+def _views_and_aspect(crop: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float]:
+    views = plate_views(crop, size=size)
+    shape = np.shape(crop)
+    return views, shape[1] / max(shape[0], 1)
+
+
+def _session(model: str, providers: str | Sequence[str]):
+    """The OCR session (created once per model and providers, SHA-256 checked by the runtime)."""
+    from imaging.runtime import _as_spec, get_session
+
+    return get_session(_as_spec(model), providers=providers)
+
+
+def _decode_two_line(probs: np.ndarray, countries: Sequence[str] | None) -> PlateReading:
+    """Decode a stitched two-line view (top line left) and put it in reading order."""
+    two = _decode_view(probs, countries)
+    half = _top_length(probs)
+    if not two.text or half is None or not 0 < half < len(two.text):
+        return two
+    reordered = reorder_two_line(two.text[:half], two.text[half:])
+    if reordered == two.text:
+        return two
+    return constrained_decode(_reorder_rows(probs, half, reordered, two.text), countries=countries)
 
 
 def _top_length(probs: np.ndarray) -> int | None:
