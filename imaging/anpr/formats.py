@@ -357,12 +357,26 @@ def constrained_decode(
         masked = np.where(masks, logp[None], -np.inf)  # (S, k, C)
         best = masked.argmax(axis=2)  # (S, k)
         total = np.take_along_axis(masked, best[..., None], axis=2)[..., 0].sum(axis=1)
+        top = masked.max(axis=2)  # (S, k)
+        runner = np.where(  # second-best allowed character of every slot
+            np.arange(len(ALPHABET))[None, None] == best[..., None], -np.inf, masked
+        )
+        second = runner.argmax(axis=2)
+        loss = top - runner.max(axis=2)  # log-probability lost by taking the runner-up
+        leaders = set(np.argsort(-total)[:3].tolist())
         for row, fmt in enumerate(owners):
-            plate = "".join(_ALPHABET_ARRAY[best[row]])
-            mean = float(total[row]) / k + np.log(fmt.prior)
-            if plate not in candidates or candidates[plate][2] < mean:
-                if fmt.regex.match(plate):
-                    candidates[plate] = (fmt.country, fmt.name, mean, float(total[row]))
+            readings = [(best[row], float(total[row]))]
+            if row in leaders:  # one-character variants of the best readings
+                for slot in np.flatnonzero(loss[row] < 7.0):  # within a factor of ~1000
+                    variant = best[row].copy()
+                    variant[slot] = second[row, slot]
+                    readings.append((variant, float(total[row] - loss[row, slot])))
+            for chars, total_logp in readings:
+                plate = "".join(_ALPHABET_ARRAY[chars])
+                mean = total_logp / k + np.log(fmt.prior)
+                if plate not in candidates or candidates[plate][2] < mean:
+                    if fmt.regex.match(plate):
+                        candidates[plate] = (fmt.country, fmt.name, mean, total_logp)
     raw = "".join(_ALPHABET_ARRAY[probs.argmax(axis=1)])
     raw_total = float(logp.max(axis=1).sum())
     raw_score = raw_total / k

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from imaging._shared.errors import ShapeError
 from imaging.anpr.formats import (
     ALPHABET,
     FORMATS,
@@ -99,3 +100,146 @@ def test_renderer_is_deterministic_and_covers_every_format():
     out = augment(two.image, np.random.default_rng(2))
     assert out.dtype == np.uint8 and out.shape[0] > two.image.shape[0]
     assert FORMATS[0].regex.match(random_text(FORMATS[0], np.random.default_rng(3)))
+
+
+# --- every country's formats, positive and negative -------------------------------------------
+
+POSITIVE = {
+    ("KZ", "private since 2012"): ["123ABC02", "001XYZ20", "9 99 AAA 17"],
+    ("KZ", "legal entity since 2012"): ["123AB02", "555KM14"],
+    ("KZ", "1993-2012"): ["A123BCD", "Z001KM"],
+    ("RU", "standard"): ["A123BC77", "X371HK96", "о 777 ор 199"],
+    ("BY", "car"): ["1234AB7", "2914KC7", "1234 ІТ-0"],
+    ("BY", "truck"): ["AB12347", "KM 0001-5"],
+    ("KG", "private since 2016"): ["01123ABC", "08 555 KGZ"],
+    ("KG", "legal since 2016"): ["01123AB"],
+    ("AM", "since 2014"): ["12AB345", "123AB12", "12AB34"],
+    ("UA", "since 2004"): ["AA1234BB", "AA0013BM"],
+    ("DE", "standard"): ["MAB1234", "B-XY 12", "HHAB123E"],
+    ("UK", "since 2001"): ["AB12CDE", "OY09 FEU"],
+    ("FR", "SIV since 2009"): ["AB-123-CD"],
+    ("IT", "since 1994"): ["AB123CD"],
+    ("ES", "since 2000"): ["1234BCD", "0000 ZZZ"],
+    ("PL", "standard"): ["WA12345", "KR 1234A"],
+    ("NL", "sidecode"): ["12ABC3", "XX999X"],
+    ("LT", "standard"): ["ABC123"],
+    ("LV", "standard"): ["AB1234", "KL1"],
+    ("EE", "standard"): ["123ABC"],
+    ("HR", "standard"): ["ZG1234AB", "ST123A"],
+    ("SI", "standard"): ["LJ12ABC"],
+    ("US", "generic"): ["ABC1234", "7XYZ123", "FUW999"],
+}
+
+NEGATIVE = {
+    ("KZ", "private since 2012"): ["123ABC21", "123ABC00", "12ABC02", "123AB1C02"],
+    ("KZ", "legal entity since 2012"): ["123AB21", "12AB02"],
+    ("KZ", "1993-2012"): ["A12BCD", "1123BCD", "A123B"],
+    ("RU", "standard"): ["D123BC77", "A123BC7", "A12BC77", "A123BZ77", "A123BC7777"],
+    ("BY", "car"): ["1234AB8", "1234DB7", "123AB7"],
+    ("BY", "truck"): ["AB12348", "AZ12347"],
+    ("KG", "private since 2016"): ["0112ABC", "01123ABCD"],
+    ("KG", "legal since 2016"): ["01123A"],
+    ("AM", "since 2014"): ["1AB345", "12A345", "12AB3456"],
+    ("UA", "since 2004"): ["A1234BB", "AA12345B"],
+    ("DE", "standard"): ["M1234", "ABCDEF1", "MAB12345"],
+    ("UK", "since 2001"): ["AB123CD", "A12CDE"],
+    ("FR", "SIV since 2009"): ["AB12CD", "A123BCD"],
+    ("IT", "since 1994"): ["AB1234CD"],
+    ("ES", "since 2000"): ["1234ABC", "1234BCE", "123BCD"],
+    ("PL", "standard"): ["W12345", "1A12345"],
+    ("NL", "sidecode"): ["12ABC", "12ABC34"],
+    ("LT", "standard"): ["AB1234", "ABC12"],
+    ("LV", "standard"): ["A1234", "AB12345"],
+    ("EE", "standard"): ["12ABC", "123AB1"],
+    ("HR", "standard"): ["Z1234AB", "ZG12ABC"],
+    ("SI", "standard"): ["L12ABC", "LJ12ABCD"],
+    ("US", "generic"): ["ABCD", "ABCD12345"],
+}
+
+
+def test_positive_and_negative_tables_cover_every_format():
+    every = {(f.country, f.name) for f in FORMATS}
+    assert set(POSITIVE) == every and set(NEGATIVE) == every
+    required = {"KZ", "RU", "BY", "KG", "AM", "UA", "DE", "UK", "FR", "IT", "ES", "PL", "NL"}
+    assert required | {"LT", "LV", "EE", "US"} <= {f.country for f in FORMATS}
+
+
+@pytest.mark.parametrize("key", sorted(POSITIVE))
+def test_every_format_accepts_its_positive_examples(key):
+    for text in POSITIVE[key]:
+        assert key in {(f.country, f.name) for f in match_plate(text)}, text
+
+
+@pytest.mark.parametrize("key", sorted(NEGATIVE))
+def test_every_format_rejects_its_negative_examples(key):
+    for text in NEGATIVE[key]:
+        assert key not in {(f.country, f.name) for f in match_plate(text)}, text
+
+
+def test_match_plate_restricted_to_countries_and_most_specific_first():
+    assert [f.country for f in match_plate("123ABC02", countries=["RU"])] == []
+    found = match_plate("A123BC77")
+    assert found[0].country == "RU"
+    assert found[-1].country == "US"  # the loose catch-all comes last
+
+
+def test_two_line_reordering_is_by_country_rule():
+    assert reorder_two_line("123 02", "АВС") == "123ABC02"  # Kazakh rear plate, Cyrillic
+    assert reorder_two_line("12317", "AB") == "123AB17"  # legal entity
+    assert reorder_two_line("12321", "ABC") == "12321ABC"  # 21 is no Kazakh region: kept
+
+
+@pytest.mark.parametrize(
+    "read,runner_up,expected,country",
+    [
+        ("I23ABC02", (0, "1"), "123ABC02", "KZ"),  # I in a digit slot
+        ("123A8C02", (4, "B"), "123ABC02", "KZ"),  # 8 in a letter slot
+        ("0123AB77", (0, "O"), "O123AB77", "RU"),  # 0 in a letter slot
+        ("00Z0", (0, "O"), "00Z0", ""),  # nothing fits: the raw reading stays
+        ("A1Z3BC77", (2, "2"), "A123BC77", "RU"),
+    ],
+)
+def test_position_decides_between_look_alikes(read, runner_up, expected, country):
+    probs = one_hot(read)
+    probs[runner_up[0], ALPHABET.index(runner_up[1])] = 0.4
+    result = constrained_decode(probs)
+    assert (result.text, result.country) == (expected, country)
+
+
+def test_alternatives_are_ranked_and_scored():
+    probs = one_hot("123AB02")
+    result = constrained_decode(probs, top_k=3)
+    assert result.country == "KZ" and result.pattern == "legal entity since 2012"
+    scores = [s for _, _, s in result.alternatives]
+    assert len(scores) <= 3 and scores == sorted(scores, reverse=True)
+    assert all(0 < s <= 1 for s in scores)
+    assert {c for _, c, _ in result.alternatives} >= {"KZ"}
+
+
+def test_confidence_drops_when_the_characters_are_unsure():
+    sure = constrained_decode(one_hot("A123BC77"))
+    unsure = one_hot("A123BC77")
+    unsure[3, ALPHABET.index("8")] = 0.85  # 3 or 8?
+    doubtful = constrained_decode(unsure)
+    assert doubtful.confidence < 0.7 * sure.confidence
+    assert {a[0] for a in doubtful.alternatives} >= {"A123BC77", "A128BC77"}
+
+
+def test_ctc_matrix_input_is_aligned_then_decoded():
+    from imaging.anpr.formats import ctc_slots
+
+    frames = np.full((20, 1 + len(ALPHABET)), 1e-4)
+    frames[:, 0] = 1.0  # blank
+    for k, c in enumerate("1234ABO"):  # the O is where a Belarusian region digit stands
+        frames[2 + 2 * k, 0] = 1e-4
+        frames[2 + 2 * k, 1 + ALPHABET.index(c)] = 1.0
+        if c == "O":
+            frames[2 + 2 * k, 1 + ALPHABET.index("0")] = 0.6
+    slots, spans = ctc_slots(frames)
+    assert slots.shape == (7, len(ALPHABET)) and spans[0] == (2, 3)
+    result = constrained_decode(frames)
+    assert (result.text, result.country, result.pattern) == ("1234AB0", "BY", "car")
+    empty = constrained_decode(np.eye(1 + len(ALPHABET))[[0] * 5])  # only blanks
+    assert empty.text == "" and empty.confidence == 0.0
+    with pytest.raises(ShapeError):
+        ctc_slots(np.zeros((5, 36)))
