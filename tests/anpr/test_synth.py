@@ -1,0 +1,66 @@
+"""The synthetic plate renderer: every format, one and two lines, deterministic, augmented."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imaging.anpr.formats import FORMATS
+from imaging.anpr.synth import SyntheticPlate, augment, random_text, render_plate
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f"{f.country}-{f.name}")
+@pytest.mark.parametrize("two_line", [False, True])
+def test_every_format_renders_in_one_and_two_lines(fmt, two_line):
+    plate = render_plate(np.random.default_rng(11), fmt=fmt, two_line=two_line)
+    assert isinstance(plate, SyntheticPlate)
+    assert plate.country == fmt.country and plate.two_line is two_line
+    assert fmt.regex.match(plate.text)
+    h, w, c = plate.image.shape
+    assert plate.image.dtype == np.uint8 and c == 3
+    if two_line:
+        assert h == 100 and 1.3 < w / h < 2.0
+    else:
+        assert h == 50 and 3.5 < w / h < 5.0
+    # there is text on it: the plate is not one flat colour
+    assert plate.image.std() > 20
+
+
+def test_rendering_and_augmentation_are_deterministic():
+    for seed in range(5):
+        a, b = render_plate(np.random.default_rng(seed)), render_plate(np.random.default_rng(seed))
+        assert a.text == b.text and np.array_equal(a.image, b.image)
+        x = augment(a.image, np.random.default_rng(seed), strength=1.0)
+        y = augment(b.image, np.random.default_rng(seed), strength=1.0)
+        assert np.array_equal(x, y)
+    texts = {render_plate(np.random.default_rng(s)).text for s in range(20)}
+    assert len(texts) == 20
+
+
+def test_given_text_and_random_text():
+    plate = render_plate(np.random.default_rng(0), fmt=FORMATS[0], text="123ABC02", two_line=True)
+    assert plate.text == "123ABC02"
+    rng = np.random.default_rng(1)
+    for fmt in FORMATS:
+        assert fmt.regex.match(random_text(fmt, rng))
+
+
+def test_both_polarities_occur():
+    darker_text = lighter_text = 0
+    rng = np.random.default_rng(2)
+    for _ in range(80):
+        grey = render_plate(rng, fmt=FORMATS[3]).image.mean(axis=2)
+        # the background is the plate's median; text is the minority
+        darker_text += np.median(grey) > 128
+        lighter_text += np.median(grey) < 128
+    assert darker_text > 40 and lighter_text >= 1
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.5, 1.0])
+def test_augment_keeps_type_and_adds_a_margin(strength):
+    plate = render_plate(np.random.default_rng(4), fmt=FORMATS[11])
+    out = augment(plate.image, np.random.default_rng(5), strength=strength)
+    assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+    assert out.shape[0] >= plate.image.shape[0] and out.shape[1] >= plate.image.shape[1]
+    if strength > 0:
+        assert not np.array_equal(out[: plate.image.shape[0], : plate.image.shape[1]], plate.image)
