@@ -15,6 +15,7 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--low", metavar="LOW", help="low-energy image of a dual-energy pair")
     parser.add_argument("--reference", metavar="REF", help="reference scan (empty container)")
     parser.add_argument("--detector", metavar="MODEL.onnx", help="a threat detector (YOLO export)")
+    parser.add_argument("--anomaly-model", metavar="M.onnx", help="a model from fit-normal")
     parser.add_argument("--material-table", metavar="TABLE.json", help="calibrated material table")
     parser.add_argument("--preset", default="super", help="enhancement of the overlays")
 
@@ -25,6 +26,8 @@ def analyze_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
         options["detector"] = args.detector
     if args.material_table:
         options["material_table"] = args.material_table
+    if args.anomaly_model:
+        options["anomaly_model"] = args.anomaly_model
     context = {"low": args.low, "reference": args.reference}
     return options, {k: v for k, v in context.items() if v is not None}
 
@@ -44,6 +47,13 @@ def add_commands(actions: Any) -> None:
     col.add_argument("-o", "--output", required=True, metavar="OUT.png")
     col.add_argument("--strip", choices=["organic", "inorganic"], default=None)
     col.set_defaults(func=_run_colorize)
+
+    fit = actions.add_parser("fit-normal", help="fit a model of normal scans, export ONNX")
+    fit.add_argument("folder", metavar="DIR", help="normal scans of one kind")
+    fit.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
+    fit.add_argument("--size", type=int, nargs=2, default=(128, 256), metavar=("H", "W"))
+    fit.add_argument("--cell", type=int, default=8)
+    fit.set_defaults(func=_run_fit_normal)
 
     sim = actions.add_parser("simulate", help="write simulated dual-energy scans with truth")
     sim.add_argument("count", type=int)
@@ -114,4 +124,15 @@ def _run_simulate(args: argparse.Namespace) -> int:
         }
         (stem.parent / f"{stem.name}.json").write_text(json.dumps(truth) + "\n")
     print(f"{args.count} scan(s) in {folder}", file=sys.stderr)
+    return 0
+
+
+def _run_fit_normal(args: argparse.Namespace) -> int:
+    from imaging.cli.main import expand_paths
+    from imaging.xray.anomaly import export_normal_model, fit_normal
+
+    paths = expand_paths([args.folder])
+    model = fit_normal(paths, size=tuple(args.size), cell=args.cell)
+    export_normal_model(model, args.output)
+    print(f"{args.output}: fitted on {model.count} scan(s)", file=sys.stderr)
     return 0

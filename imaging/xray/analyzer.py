@@ -45,6 +45,9 @@ class XrayAnalyzer(AnalyzerBase):
         Smallest dense region flagged.
     reference_threshold_a : float
         Excess attenuation over the reference scan that is flagged.
+    anomaly_model : str, optional
+        Path of a normal-content model made by ``imaging xray fit-normal``; adds an
+        ``anomaly`` map and ``anomaly`` flags above ``anomaly_threshold`` (z-score).
     material_table : str, optional
         Path of a site's calibrated material table (JSON); default the XCOM-derived one.
     detector : str, optional
@@ -82,6 +85,8 @@ class XrayAnalyzer(AnalyzerBase):
         material_table: str | None = None,
         detector: str | None = None,
         detector_threshold: float = 0.35,
+        anomaly_model: str | None = None,
+        anomaly_threshold: float = 4.0,
         providers: str = "cpu",
     ) -> None:
         from imaging.xray.enhance import PRESETS
@@ -94,6 +99,13 @@ class XrayAnalyzer(AnalyzerBase):
         self.min_dense_area_px = int(min_dense_area_px)
         self.reference_threshold_a = float(reference_threshold_a)
         self.table = load_table(material_table)
+        self.providers = providers
+        self.anomaly_model = anomaly_model
+        self.anomaly_threshold = float(anomaly_threshold)
+        if anomaly_model is not None:
+            from imaging.runtime import get_session
+
+            get_session(os.fspath(anomaly_model), providers=providers)  # opened once, here
         self.detector = None
         if detector is not None:
             from imaging.runtime import OnnxDetector
@@ -183,6 +195,13 @@ class XrayAnalyzer(AnalyzerBase):
                 )
                 flags += more
                 maps["difference"] = difference
+        if self.anomaly_model is not None:
+            from imaging.xray.anomaly import anomaly_flags, anomaly_map
+
+            with stage(timings, "anomaly"):
+                z = anomaly_map(a_high, self.anomaly_model, providers=self.providers)
+                maps["anomaly"] = z
+                flags += anomaly_flags(z, threshold=self.anomaly_threshold)
         measurements["dense_fraction"] = round(float((a_high >= self.impenetrable_a).mean()), 5)
         detections = Detections.empty()
         models: dict[str, str] = {}
