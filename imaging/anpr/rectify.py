@@ -1,4 +1,5 @@
-"""Plate rectification: perspective correction from the four corners."""
+"""Plate rectification: perspective correction from the four corners, deskew from the
+plate's edges, and dark-on-light normalisation."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from imaging._shared.validation import check_image
 
-__all__ = ["rectify"]
+__all__ = ["deskew", "estimate_skew", "normalize_polarity", "order_corners", "rectify"]
 
 
 def rectify(
@@ -59,3 +60,174 @@ def rectify(
     return cv2.warpPerspective(
         image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def order_corners(points: np.ndarray) -> np.ndarray:
+    """Put four corner points in the order top-left, top-right, bottom-right, bottom-left.
+
+    Parameters
+    ----------
+    points : ndarray (4, 2)
+        Corners in any order, ``(x, y)`` in pixels.
+
+    Returns
+    -------
+    ndarray (4, 2), float32
+
+    Examples
+    --------
+    >>> order_corners(np.array([[10, 5], [0, 0], [0, 5], [10, 0]])).tolist()
+    [[0.0, 0.0], [10.0, 0.0], [10.0, 5.0], [0.0, 5.0]]
+    """
+    quad = np.asarray(points, np.float32).reshape(-1, 2)
+    if quad.shape != (4, 2):
+        from imaging._shared.errors import ShapeError
+
+        raise ShapeError(f"points: expected 4 (x, y) corners, got shape {np.shape(points)}")
+    centre = quad.mean(axis=0)
+    angles = np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0])
+    quad = quad[np.argsort(angles)]  # clockwise on screen (y down), starting top-left-ish
+    start = int(np.argmin(quad.sum(axis=1)))  # the top-left has the smallest x + y
+    return np.roll(quad, -start, axis=0)
+
+
+def estimate_skew(image: np.ndarray, *, max_angle: float = 25.0) -> float:
+    """Angle in degrees of the plate's long edges and text rows against the horizontal.
+
+    Near-horizontal line segments (Hough transform of the edges) vote with their length;
+    positive means the plate falls to the right (clockwise on screen). 0.0 when no edge
+    within ``max_angle`` is found.
+
+    Parameters
+    ----------
+    image : ndarray
+        A plate crop, grey or RGB, any supported dtype.
+    max_angle : float
+        Largest skew considered, in degrees.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from imaging.anpr.synth import render_plate
+    >>> plate = render_plate(np.random.default_rng(3)).image
+    >>> abs(estimate_skew(plate)) < 1.0
+    True
+    """
+    import cv2
+
+    grey = _grey8(image)
+    h, w = grey.shape
+    if h < 8 or w < 8:
+        return 0.0
+    edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 50, 150)
+    lines = cv2.HoughLinesP(
+        edges, 1, np.pi / 360, threshold=max(10, w // 6), minLineLength=w // 3, maxLineGap=w // 20
+    )
+    if lines is None:
+        return 0.0
+    segments = np.asarray(lines, np.float64).reshape(-1, 4)
+    dx = segments[:, 2] - segments[:, 0]
+    dy = segments[:, 3] - segments[:, 1]
+    angles = np.degrees(np.arctan2(dy, dx))
+    angles = (angles + 90.0) % 180.0 - 90.0  # direction-free, in [-90, 90)
+    lengths = np.hypot(dx, dy)
+    keep = np.abs(angles) <= max_angle
+    if not keep.any():
+        return 0.0
+    angles, lengths = angles[keep], lengths[keep]
+    order = np.argsort(angles)
+    cumulative = np.cumsum(lengths[order])
+    return float(angles[order][np.searchsorted(cumulative, cumulative[-1] / 2)])  # weighted median
+
+
+def deskew(image: np.ndarray, *, max_angle: float = 25.0) -> np.ndarray:
+    """Rotate a plate crop so that its edges and text rows are level.
+
+    Parameters
+    ----------
+    image : ndarray
+        A plate crop, grey or RGB, any supported dtype.
+    max_angle : float
+        Largest skew corrected, in degrees (see :func:`estimate_skew`).
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``image``; borders are replicated.
+
+    Examples
+    --------
+    >>> from imaging.anpr.synth import render_plate
+    >>> plate = render_plate(np.random.default_rng(3)).image
+    >>> deskew(plate).shape == plate.shape
+    True
+    """
+    import cv2
+
+    image = check_image(image, dtypes=None)
+    angle = estimate_skew(image, max_angle=max_angle)
+    if abs(angle) < 0.3:
+        return image
+    h, w = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    source = image.astype(np.float32) if image.dtype == np.float64 else image
+    out = cv2.warpAffine(
+        np.ascontiguousarray(source),
+        matrix,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return out.astype(image.dtype, copy=False)
+
+
+def normalize_polarity(image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """A grey float32 crop in [0, 1] with dark text on a light plate, and whether it was inverted.
+
+    The plate's background covers most of a crop, so a median darker than mid-range means
+    light text on a dark plate, which is inverted.
+
+    Parameters
+    ----------
+    image : ndarray
+        A plate crop, grey or RGB, any supported dtype.
+
+    Returns
+    -------
+    grey : ndarray (H, W), float32 in [0, 1]
+        Contrast-stretched between the 2nd and 98th percentiles.
+    inverted : bool
+
+    Examples
+    --------
+    >>> dark = np.zeros((20, 80), np.uint8); dark[5:15, 10:70:8] = 255
+    >>> grey, inverted = normalize_polarity(dark)
+    >>> inverted, grey.dtype
+    (True, dtype('float32'))
+    """
+    values = _grey8(image).astype(np.float32)
+    lo, hi = np.percentile(values, [2, 98])
+    values = np.clip((values - lo) / max(float(hi - lo), 8.0), 0.0, 1.0)
+    inverted = bool(np.median(values) < 0.5)
+    if inverted:
+        values = 1.0 - values
+    return values.astype(np.float32), inverted
+
+
+def _grey8(image: np.ndarray) -> np.ndarray:
+    """uint8 grey view of a crop (RGB(A) converted, other dtypes stretched to 0-255)."""
+    import cv2
+
+    image = check_image(image, dtypes=None)
+    if image.ndim == 3:
+        image = image[..., :3] if image.shape[2] >= 3 else image[..., 0]
+    if image.dtype != np.uint8:
+        values = image.astype(np.float32)
+        lo, hi = np.percentile(values, [0.5, 99.5])
+        image = np.clip((values - lo) / max(float(hi - lo), 1e-6) * 255, 0, 255).astype(np.uint8)
+    if image.ndim == 3:
+        image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(image)
