@@ -15,6 +15,7 @@ import numpy as np
 from imaging._shared.validation import check_image
 from imaging.anpr.formats import (
     ALPHABET,
+    FORMATS,
     PlateReading,
     constrained_decode,
     ctc_slots,
@@ -158,10 +159,13 @@ def read_plates(
 
     Notes
     -----
-    The session is created once per process and reused. Crops wider than
-    ``TWO_LINE_MAX_ASPECT`` times their height are read as one line only; squarer crops are
-    also read as two lines (halves side by side) and the two-line reading wins when it fits
-    the format of a country with square plates better.
+    The session is created once per process and reused. Every crop is read as one line;
+    a crop narrower than ``TWO_LINE_MAX_ASPECT`` times its height whose one-line reading has
+    a confidence under ``TWO_LINE_RETRY_BELOW``, or that fits only a loose format (US, NL,
+    PL, SI) or none, is read again as two lines (halves side by
+    side, in a second batch), and the two-line reading, reordered by the country rule, wins
+    when it fits the format of a country with square plates (``TWO_LINE_COUNTRIES``) and
+    the one-line reading does not, or is less confident.
 
     Examples
     --------
@@ -184,41 +188,25 @@ def read_plates(
     size = OCR_SIZE
     if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[2:]):
         size = (int(dims[2]), int(dims[3]))
-    views, owners, kinds = [], [], []
-    for k, crop in enumerate(crops):
+    pairs, squarish = [], []
+    for crop in crops:
         pair, aspect = _views_and_aspect(crop, size)
-        views.append(pair[0])
-        owners.append(k)
-        kinds.append(1)
-        if aspect < TWO_LINE_MAX_ASPECT:
-            views.append(pair[1])
-            owners.append(k)
-            kinds.append(2)
-    batch = np.stack(views)[:, None].astype(np.float32, copy=False)
-    step = max(1, int(batch_size))
-    logits = np.concatenate(
-        [
-            session.run(None, {input_name: batch[i : i + step]})[0]
-            for i in range(0, len(batch), step)
-        ]
-    ).astype(np.float64)
-    if logits.ndim != 3 or logits.shape[0] != len(batch) or logits.shape[2] != len(ALPHABET) + 1:
-        from imaging._shared.errors import ModelError
-
-        raise ModelError(
-            f"OCR model {model!r}: expected CTC logits ({len(batch)}, T, {len(ALPHABET) + 1}), "
-            f"got shape {logits.shape}"
-        )
-    logits -= logits.max(axis=2, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(axis=2, keepdims=True)
-    one_line: dict[int, PlateReading] = {}
+        pairs.append(pair)
+        squarish.append(aspect < TWO_LINE_MAX_ASPECT)
+    name = str(model)
+    probs = _run(session, input_name, np.stack([p[0] for p in pairs]), batch_size, name)
+    one_line = {k: _decode_view(probs[k], countries) for k in range(len(crops))}
+    # A squarish crop is also read as two lines, unless its one-line reading is already sure.
+    again = [
+        k
+        for k in range(len(crops))
+        if squarish[k]
+        and (one_line[k].confidence < TWO_LINE_RETRY_BELOW or not _specific(one_line[k]))
+    ]
     two_line: dict[int, PlateReading] = {}
-    for row, (k, kind) in enumerate(zip(owners, kinds, strict=True)):
-        if kind == 1:
-            one_line[k] = _decode_view(probs[row], countries)
-        else:
-            two_line[k] = _decode_two_line(probs[row], countries)
+    if again:
+        probs = _run(session, input_name, np.stack([pairs[k][1] for k in again]), batch_size, name)
+        two_line = {k: _decode_two_line(probs[i], countries) for i, k in enumerate(again)}
     results = []
     for k in range(len(crops)):
         one = one_line[k]
@@ -244,6 +232,40 @@ def read_plates(
 
 TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one line only
 TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # square plates read in two lines
+
+
+TWO_LINE_RETRY_BELOW = 0.9  # one-line confidence under which a squarish crop is read again
+
+
+def _run(session, input_name: str, views: np.ndarray, batch_size: int, model: str) -> np.ndarray:
+    """Per-frame CTC probabilities (N, T, C) of a stack of views, in batches."""
+    batch = views[:, None].astype(np.float32, copy=False)
+    step = max(1, int(batch_size))
+    logits = np.concatenate(
+        [
+            session.run(None, {input_name: batch[i : i + step]})[0]
+            for i in range(0, len(batch), step)
+        ]
+    ).astype(np.float64)
+    if logits.ndim != 3 or logits.shape[0] != len(batch) or logits.shape[2] != len(ALPHABET) + 1:
+        from imaging._shared.errors import ModelError
+
+        raise ModelError(
+            f"OCR model {model!r}: expected CTC logits ({len(batch)}, T, {len(ALPHABET) + 1}), "
+            f"got shape {logits.shape}"
+        )
+    logits -= logits.max(axis=2, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=2, keepdims=True)
+    return probs
+
+
+def _specific(reading: PlateReading) -> bool:
+    """Whether a reading matched a specific format (not a loose catch-all such as US)."""
+    return any(
+        f.country == reading.country and f.name == reading.pattern and f.prior >= 1.0
+        for f in FORMATS
+    )
 
 
 def _strict(reading: PlateReading) -> bool:
