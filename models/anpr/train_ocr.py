@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -43,7 +44,10 @@ DATA = ROOT.parent / "shared" / "data" / "anpr"
 SEED = 20261126
 EVAL_SEED = 99991
 CLASSES = 1 + len(ALPHABET)
-INPUT_SIZE = (32, 128)  # (H, W) of the OCR input; read_plates takes it from the model
+INPUT_SIZE = (
+    40,
+    160,
+)  # (H, W) of the OCR input (set by --arch); read_plates reads it from the model
 
 
 def us_crops() -> tuple[list, list]:
@@ -98,11 +102,21 @@ def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[n
 
 
 class PlateOCR(nn.Module):
-    """CNN to a width-wise sequence of 32 frames, a bidirectional GRU, 37 classes
-    (blank + 0-9 + A-Z). About 70 M multiply-adds per 32x128 view."""
+    """CNN to a width-wise sequence of frames, a bidirectional GRU, 37 classes
+    (blank + 0-9 + A-Z).
 
-    def __init__(self) -> None:
+    ``arch="base"`` (the shipped model): 40x160 input, CNN 32-64-128-128-160, 40 frames, GRU
+    128 per direction, about 160 M multiply-adds per view. ``arch="small"``: 32x128 input,
+    CNN 32-64-96-96-128, 32 frames, GRU 96, about 70 M multiply-adds (not trained to the
+    end yet: see the model card).
+    """
+
+    SIZES: ClassVar[dict[str, tuple[int, int]]] = {"base": (40, 160), "small": (32, 128)}
+
+    def __init__(self, arch: str = "base") -> None:
         super().__init__()
+        widths = (32, 64, 128, 128, 160, 128) if arch == "base" else (32, 64, 96, 96, 128, 96)
+        height = self.SIZES[arch][0]
 
         def conv(cin, cout):
             return nn.Sequential(
@@ -111,27 +125,28 @@ class PlateOCR(nn.Module):
                 nn.ReLU(inplace=True),
             )
 
+        c1, c2, c3, c4, c5, hidden = widths
         self.features = nn.Sequential(
-            conv(1, 32),
-            nn.MaxPool2d(2),  # 16 x 64
-            conv(32, 64),
-            nn.MaxPool2d(2),  # 8 x 32
-            conv(64, 96),
-            conv(96, 96),
-            nn.MaxPool2d((2, 1)),  # 4 x 32
-            conv(96, 128),
-            nn.MaxPool2d((4, 1)),  # 1 x 32
+            conv(1, c1),
+            nn.MaxPool2d(2),  # H/2 x W/2
+            conv(c1, c2),
+            nn.MaxPool2d(2),  # H/4 x W/4
+            conv(c2, c3),
+            conv(c3, c4),
+            nn.MaxPool2d((2, 1)),  # H/8 x W/4
+            conv(c4, c5),
+            nn.MaxPool2d((height // 8, 1)),  # 1 x W/4
         )
-        self.rnn = nn.GRU(128, 96, batch_first=True, bidirectional=True)
-        self.head = nn.Linear(192, CLASSES)
+        self.rnn = nn.GRU(c5, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, CLASSES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x).squeeze(2).permute(0, 2, 1)  # (N, 32, 128)
+        f = self.features(x).squeeze(2).permute(0, 2, 1)  # (N, T, C5)
         seq, _ = self.rnn(f)
         return self.head(seq)  # (N, T, C) logits
 
 
-def train(minutes: float, batch: int = 48) -> PlateOCR:
+def train(minutes: float, batch: int = 48, arch: str = "base") -> PlateOCR:
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     us_train, _ = us_crops()
@@ -169,7 +184,7 @@ def train(minutes: float, batch: int = 48) -> PlateOCR:
     start = time.monotonic()
     deadline = start + minutes * 60
     threading.Thread(target=produce, daemon=True).start()
-    net = PlateOCR()
+    net = PlateOCR(arch)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step = 0
@@ -314,6 +329,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--arch", choices=["base", "small"], default="base")
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
@@ -322,7 +338,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
     if not args.evaluate_only:
-        net = train(args.minutes)
+        global INPUT_SIZE
+        INPUT_SIZE = PlateOCR.SIZES[args.arch]
+        net = train(args.minutes, arch=args.arch)
         export(net, onnx_path)
         sidecar = {
             "name": "anpr-ocr",
@@ -336,7 +354,8 @@ def main() -> None:
             "labels": ["<blank>", *ALPHABET],
             "output_layout": "ctc",
             "card": "plate_ocr.md",
-            "description": "plate OCR, CNN + bidirectional GRU + CTC, 32x128 grey input",
+            "description": "plate OCR, CNN + bidirectional GRU + CTC, "
+            f"{INPUT_SIZE[0]}x{INPUT_SIZE[1]} grey input",
         }
         (args.out / "plate_ocr.json").write_text(json.dumps(sidecar, indent=2) + "\n")
         from imaging.runtime import clear_sessions
