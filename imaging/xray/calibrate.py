@@ -66,8 +66,13 @@ def interpolate_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
     good = np.flatnonzero(~bad)
     if good.size == 0 or not bad.any():
         return out
-    for col in range(out.shape[1]):
-        out[bad, col] = np.interp(np.flatnonzero(bad), good, out[good, col])
+    rows = np.flatnonzero(bad)
+    upper = np.clip(np.searchsorted(good, rows), 0, good.size - 1)
+    lower = np.clip(upper - 1, 0, good.size - 1)
+    lo, hi = good[lower], good[upper]
+    span = np.where(hi != lo, hi - lo, 1).astype(np.float32)
+    weight = np.clip((rows - lo) / span, 0.0, 1.0)[:, None]
+    out[rows] = (1 - weight) * out[lo] + weight * out[hi]
     return out
 
 

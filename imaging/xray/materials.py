@@ -185,17 +185,33 @@ def colorize(a_high: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
     Organic orange, mixed green, metal blue, impenetrable black, air white.
     """
-    a = np.clip(np.asarray(a_high, np.float32), 0, None)
+    a = np.clip(np.asarray(a_high, np.float32), 0, _LUT_MAX_A)
+    index = (a * (_LUT_SIZE - 1) / _LUT_MAX_A).astype(np.int32)
+    classes = np.asarray(classes, np.uint8)
+    # one table per class: RGB as a function of the quantised attenuation
+    table = _colour_table()
+    return table[np.minimum(classes, len(CLASS_NAMES) - 1), index]
+
+
+_LUT_SIZE = 2048
+_LUT_MAX_A = 10.0
+
+
+@lru_cache(maxsize=1)
+def _colour_table() -> np.ndarray:
+    """(classes, attenuation bins, 3) uint8: the colouring of every class at every thickness."""
+    a = np.linspace(0.0, _LUT_MAX_A, _LUT_SIZE)
     transmission = np.exp(-a)
-    strength = (1.0 - transmission**0.8)[..., None]
-    shade = (0.35 + 0.65 * transmission**0.25)[..., None]
-    colour = np.zeros((*a.shape, 3), np.float32)
+    strength = (1.0 - transmission**0.8)[:, None]
+    shade = (0.35 + 0.65 * transmission**0.25)[:, None]
+    table = np.zeros((len(CLASS_NAMES), _LUT_SIZE, 3))
+    table[NONE] = 255.0 * transmission[:, None]
     for code, rgb in COLOURS.items():
-        colour[classes == code] = rgb
-    rgb = (255.0 * (1 - strength) + colour * strength) * np.where(classes[..., None] > 0, shade, 1)
-    rgb[classes == NONE] = 255.0 * transmission[classes == NONE, None]
-    rgb[classes == IMPENETRABLE] = 0.0
-    return np.clip(rgb, 0, 255).astype(np.uint8)
+        table[code] = (255.0 * (1 - strength) + np.array(rgb) * strength) * shade
+    table[IMPENETRABLE] = 0.0
+    table = np.clip(np.round(table), 0, 255).astype(np.uint8)
+    table.setflags(write=False)
+    return table
 
 
 def strip(a_high: np.ndarray, classes: np.ndarray, *, remove: str) -> np.ndarray:
