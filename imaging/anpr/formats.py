@@ -20,6 +20,7 @@ from imaging._shared.errors import ShapeError
 __all__ = [
     "ALPHABET",
     "FORMATS",
+    "TWO_LINE_RULES",
     "PlateFormat",
     "PlateReading",
     "constrained_decode",
@@ -119,20 +120,46 @@ def match_plate(text: str, *, countries: Sequence[str] | None = None) -> list[Pl
     return found
 
 
-def reorder_two_line(top: str, bottom: str) -> str:
+TWO_LINE_RULES: dict[str, tuple[str, str, int]] = {
+    # country: (top line, bottom line, where the bottom line is inserted into the top one)
+    "KZ": (r"\d{3}(0[1-9]|1\d|20)", r"[A-Z]{2,3}", 3),
+}
+
+
+def reorder_two_line(top: str, bottom: str, *, country: str | None = None) -> str:
     """Join the lines of a two-line plate in reading order by the country rule.
 
     Kazakh two-line plates (rear, motorcycles) carry ``123 02`` on top and ``ABC`` below; the
     normalised text is ``123ABC02``. Other plates read top then bottom.
 
+    Parameters
+    ----------
+    top, bottom : str
+        The text of each line (normalised here).
+    country : str, optional
+        Apply only this country's rule; by default the first rule whose line patterns both
+        lines fit (see :data:`TWO_LINE_RULES`).
+
+    Returns
+    -------
+    str
+        The normalised text in reading order.
+
     Examples
     --------
     >>> reorder_two_line("12302", "ABC")
     '123ABC02'
+    >>> reorder_two_line("12302", "ABC", country="RU")
+    '12302ABC'
     """
     top, bottom = normalize_text(top), normalize_text(bottom)
-    if re.fullmatch(r"\d{3}(0[1-9]|1\d|20)", top) and re.fullmatch(r"[A-Z]{2,3}", bottom):
-        return top[:3] + bottom + top[3:]
+    rules = TWO_LINE_RULES if country is None else {country: TWO_LINE_RULES.get(country)}
+    for rule in rules.values():
+        if rule is None:
+            continue
+        top_pattern, bottom_pattern, at = rule
+        if re.fullmatch(top_pattern, top) and re.fullmatch(bottom_pattern, bottom):
+            return top[:at] + bottom + top[at:]
     return top + bottom
 
 

@@ -243,3 +243,8 @@ def test_ctc_matrix_input_is_aligned_then_decoded():
     assert empty.text == "" and empty.confidence == 0.0
     with pytest.raises(ShapeError):
         ctc_slots(np.zeros((5, 36)))
+
+
+def test_two_line_rule_can_be_named():
+    assert reorder_two_line("12302", "ABC", country="KZ") == "123ABC02"
+    assert reorder_two_line("12302", "ABC", country="RU") == "12302ABC"
