@@ -19,6 +19,7 @@ from imaging._shared.errors import ShapeError
 
 __all__ = [
     "ALPHABET",
+    "COUNTRIES",
     "FORMATS",
     "TWO_LINE_RULES",
     "PlateFormat",
@@ -106,17 +107,40 @@ def normalize_text(text: str) -> str:
 
 
 def match_plate(text: str, *, countries: Sequence[str] | None = None) -> list[PlateFormat]:
-    """Every format the (normalised) text matches, most specific first.
+    """Every format the text matches, specific formats first, loose catch-alls last.
+
+    Parameters
+    ----------
+    text : str
+        Plate text; normalised first (:func:`normalize_text`), so spaces, hyphens and
+        Cyrillic look-alikes are fine.
+    countries : sequence of str, optional
+        Only these countries' formats (codes of :data:`COUNTRIES`).
+
+    Returns
+    -------
+    list of PlateFormat
+        Each with ``country``, ``name`` (the pattern's name) and ``pattern`` (the regular
+        expression over normalised text).
+
+    Raises
+    ------
+    ValueError
+        For a country code no format has.
 
     Examples
     --------
-    >>> [f.country for f in match_plate("123ABC02")][:1]
-    ['KZ']
+    >>> [(f.country, f.name) for f in match_plate("123 ABC 02")][:1]
+    [('KZ', 'private since 2012')]
+    >>> [f.country for f in match_plate("А 123 ВС 77")]
+    ['RU', 'US']
     """
     text = normalize_text(text)
+    countries = _check_countries(countries)
     found = [
         f for f in FORMATS if (countries is None or f.country in countries) and f.regex.match(text)
     ]
+    found.sort(key=lambda f: -f.prior)  # stable: table order within equal priors
     return found
 
 
@@ -124,6 +148,24 @@ TWO_LINE_RULES: dict[str, tuple[str, str, int]] = {
     # country: (top line, bottom line, where the bottom line is inserted into the top one)
     "KZ": (r"\d{3}(0[1-9]|1\d|20)", r"[A-Z]{2,3}", 3),
 }
+
+
+COUNTRIES = tuple(dict.fromkeys(f.country for f in FORMATS))
+
+
+def _check_countries(countries: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Sorted, de-duplicated country codes; ValueError for a code no format has."""
+    if countries is None:
+        return None
+    if isinstance(countries, str):
+        countries = [countries]
+    chosen = tuple(sorted({str(c).upper() for c in countries}))
+    unknown = [c for c in chosen if c not in COUNTRIES]
+    if unknown:
+        raise ValueError(
+            f"countries: unknown code(s) {unknown}; expected some of {', '.join(COUNTRIES)}"
+        )
+    return chosen
 
 
 def reorder_two_line(top: str, bottom: str, *, country: str | None = None) -> str:
@@ -333,7 +375,8 @@ def constrained_decode(
         positions, or a CTC probability matrix (blank first), aligned greedily by
         :func:`ctc_slots`.
     countries : sequence of str, optional
-        Restrict to these countries' formats.
+        Restrict to these countries' formats (codes of :data:`COUNTRIES`; a single code as
+        a string is accepted).
     top_k : int
         Number of alternatives returned.
     unconstrained_penalty : float
@@ -377,7 +420,7 @@ def constrained_decode(
     if k == 0:
         return PlateReading("", "", "", 0.0, ())
     logp = np.log(np.clip(probs, 1e-9, 1.0))
-    key = None if countries is None else tuple(sorted(set(countries)))
+    key = _check_countries(countries)
     masks, owners = _length_table(k, key)
     candidates: dict[str, tuple[str, str, float, float]] = {}
     if len(owners):

@@ -248,3 +248,11 @@ def test_ctc_matrix_input_is_aligned_then_decoded():
 def test_two_line_rule_can_be_named():
     assert reorder_two_line("12302", "ABC", country="KZ") == "123ABC02"
     assert reorder_two_line("12302", "ABC", country="RU") == "12302ABC"
+
+
+def test_unknown_country_codes_are_refused():
+    with pytest.raises(ValueError, match="unknown code"):
+        match_plate("123ABC02", countries=["XX"])
+    with pytest.raises(ValueError, match="unknown code"):
+        constrained_decode(one_hot("123ABC02"), countries=["KZ", "ZZ"])
+    assert match_plate("123ABC02", countries="kz")[0].country == "KZ"
