@@ -21,6 +21,7 @@ __all__ = [
     "ALPHABET",
     "COUNTRIES",
     "FORMATS",
+    "KZ_REGIONS",
     "TWO_LINE_RULES",
     "PlateFormat",
     "PlateReading",
@@ -28,6 +29,7 @@ __all__ = [
     "ctc_slots",
     "match_plate",
     "normalize_text",
+    "plate_region",
     "reorder_two_line",
 ]
 
@@ -36,7 +38,28 @@ DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CYRILLIC_LOOKALIKES = "ABEKMHOPCTYX"  # RU/KZ/BY letters written with Latin look-alikes
 BY_LETTERS = "ABEIKMHOPCTX"
-KZ_REGIONS = [f"{k:02d}" for k in range(1, 21)]
+KZ_REGIONS: dict[str, str] = {
+    "01": "Astana",
+    "02": "Almaty",
+    "03": "Akmola",
+    "04": "Aktobe",
+    "05": "Almaty region",
+    "06": "Atyrau",
+    "07": "West Kazakhstan",
+    "08": "Zhambyl",
+    "09": "Karaganda",
+    "10": "Kostanay",
+    "11": "Kyzylorda",
+    "12": "Mangystau",
+    "13": "Turkestan",
+    "14": "Pavlodar",
+    "15": "North Kazakhstan",
+    "16": "East Kazakhstan",
+    "17": "Shymkent",
+    "18": "Abai",
+    "19": "Jetisu",
+    "20": "Ulytau",
+}
 
 _CYRILLIC_TO_LATIN = str.maketrans(
     "АВЕКМНОРСТУХІ" + "авекмнорстухі",
@@ -65,7 +88,7 @@ def _compile(pattern: str) -> re.Pattern:
 
 
 _D, _L, _C, _B = r"\d", "[A-Z]", f"[{CYRILLIC_LOOKALIKES}]", f"[{BY_LETTERS}]"
-_KZ_REGION = "(0[1-9]|1[0-9]|20)"
+_KZ_REGION = "(0[1-9]|1[0-9]|20)"  # exactly the codes of KZ_REGIONS (tested)
 
 FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("KZ", "private since 2012", rf"^{_D}{{3}}{_L}{{3}}{_KZ_REGION}$", "123ABC02"),
@@ -104,6 +127,29 @@ def normalize_text(text: str) -> str:
     """
     text = text.translate(_CYRILLIC_TO_LATIN).upper()
     return "".join(c for c in text if c in ALPHABET)
+
+
+def plate_region(text: str, country: str) -> str:
+    """The region a plate was issued in, where its format says it (empty when unknown).
+
+    Kazakh plates since 2012 end with the region code; Russian plates end with a 2–3 digit
+    region code and Belarusian ones with a digit 0–7 (returned as the code).
+
+    Examples
+    --------
+    >>> plate_region("123ABC02", "KZ")
+    'Almaty'
+    >>> plate_region("A123BC777", "RU")
+    '777'
+    """
+    text = normalize_text(text)
+    if country == "KZ" and re.fullmatch(r"\d{3}[A-Z]{2,3}\d{2}", text):
+        return KZ_REGIONS.get(text[-2:], "")
+    if country == "RU" and re.fullmatch(r"[A-Z]\d{3}[A-Z]{2}\d{2,3}", text):
+        return text[6:]
+    if country == "BY" and text[-1:].isdigit():
+        return text[-1]
+    return ""
 
 
 def match_plate(text: str, *, countries: Sequence[str] | None = None) -> list[PlateFormat]:

@@ -256,3 +256,17 @@ def test_unknown_country_codes_are_refused():
     with pytest.raises(ValueError, match="unknown code"):
         constrained_decode(one_hot("123ABC02"), countries=["KZ", "ZZ"])
     assert match_plate("123ABC02", countries="kz")[0].country == "KZ"
+
+
+def test_kazakh_regions_and_plate_region():
+    from imaging.anpr.formats import KZ_REGIONS, plate_region
+
+    assert list(KZ_REGIONS) == [f"{k:02d}" for k in range(1, 21)]
+    kz = next(f for f in FORMATS if f.country == "KZ")
+    codes = [f"{k:02d}" for k in range(100)]
+    assert [c for c in codes if kz.regex.match("123ABC" + c)] == list(KZ_REGIONS)
+    assert plate_region("123 ABC 17", "KZ") == "Shymkent"
+    assert plate_region("123AB20", "KZ") == "Ulytau"
+    assert plate_region("A123BC77", "RU") == "77"
+    assert plate_region("1234AB7", "BY") == "7"
+    assert plate_region("AB12CDE", "UK") == ""
