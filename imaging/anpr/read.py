@@ -1,8 +1,9 @@
 """Reading plate crops with the shipped ONNX OCR (CTC), then format-constrained decoding.
 
-Every crop is read twice in one batch: as a one-line plate, and as a two-line plate whose
-halves are put side by side (top line first). The reading that fits a plate format better
-wins, and two-line texts are put in reading order by the country rule.
+Every crop is read as a one-line plate in one batch. Squarish crops whose one-line reading is
+unsure are read again, in a second batch, as two-line plates whose halves are put side by side
+(top line first); the two-line reading wins when it fits the format of a country with square
+plates, and is put in reading order by the country rule (:data:`TWO_LINE_RULES`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from imaging._shared.validation import check_image
 from imaging.anpr.formats import (
     ALPHABET,
     FORMATS,
+    TWO_LINE_RULES,
     PlateReading,
     constrained_decode,
     ctc_slots,
@@ -25,6 +27,9 @@ from imaging.anpr.formats import (
 __all__ = [
     "DEFAULT_OCR",
     "OCR_SIZE",
+    "TWO_LINE_COUNTRIES",
+    "TWO_LINE_MAX_ASPECT",
+    "TWO_LINE_RETRY_BELOW",
     "PlateText",
     "ctc_segments",
     "plate_views",
@@ -32,7 +37,10 @@ __all__ = [
 ]
 
 DEFAULT_OCR = "anpr-ocr"
-OCR_SIZE = (40, 160)  # (H, W) of the OCR input
+OCR_SIZE = (40, 160)  # (H, W) of the OCR input when the model does not say
+TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one line only
+TWO_LINE_RETRY_BELOW = 0.9  # one-line confidence under which a squarish crop is read again
+TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # a two-line reading must fit one of these
 
 
 @dataclass(frozen=True)
@@ -213,8 +221,8 @@ def read_plates(
         two = two_line.get(k)
         use_two = (
             two is not None
-            and _strict(two)
-            and (not _strict(one) or two.confidence > one.confidence)
+            and _square_country(two)
+            and (not _square_country(one) or two.confidence > one.confidence)
         )
         chosen = two if use_two else one
         results.append(
@@ -228,13 +236,6 @@ def read_plates(
             )
         )
     return results
-
-
-TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one line only
-TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # square plates read in two lines
-
-
-TWO_LINE_RETRY_BELOW = 0.9  # one-line confidence under which a squarish crop is read again
 
 
 def _run(session, input_name: str, views: np.ndarray, batch_size: int, model: str) -> np.ndarray:
@@ -268,7 +269,7 @@ def _specific(reading: PlateReading) -> bool:
     )
 
 
-def _strict(reading: PlateReading) -> bool:
+def _square_country(reading: PlateReading) -> bool:
     """Whether a two-line reading matched the format of a country that issues square plates."""
     return reading.country in TWO_LINE_COUNTRIES
 
@@ -292,10 +293,14 @@ def _decode_two_line(probs: np.ndarray, countries: Sequence[str] | None) -> Plat
     half = _top_length(probs)
     if not two.text or half is None or not 0 < half < len(two.text):
         return two
-    reordered = reorder_two_line(two.text[:half], two.text[half:])
-    if reordered == two.text:
-        return two
-    return constrained_decode(_reorder_rows(probs, half, reordered, two.text), countries=countries)
+    top, bottom = two.text[:half], two.text[half:]
+    for country, (_, _, at) in TWO_LINE_RULES.items():
+        if reorder_two_line(top, bottom, country=country) != two.text:
+            # the character rows take the same permutation as the text, then are decoded
+            slots, _ = ctc_slots(probs)
+            rows = np.concatenate([slots[:at], slots[half:], slots[at:half]])
+            return constrained_decode(rows, countries=countries)
+    return two
 
 
 def _top_length(probs: np.ndarray) -> int | None:
@@ -305,13 +310,3 @@ def _top_length(probs: np.ndarray) -> int | None:
         return None
     middle = probs.shape[0] / 2
     return sum(1 for start, end in spans if (start + end) / 2 < middle)
-
-
-def _reorder_rows(probs: np.ndarray, half: int, reordered: str, original: str) -> np.ndarray:
-    """Per-character rows permuted the way ``reorder_two_line`` permuted the characters."""
-    slots, _ = ctc_segments(probs)
-    top, bottom = slots[:half], slots[half:]
-    if reordered == original:
-        return slots
-    # KZ rule: top = 3 digits + 2 region digits, bottom = letters -> digits, letters, region
-    return np.concatenate([top[:3], bottom, top[3:]])
