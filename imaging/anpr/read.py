@@ -100,14 +100,23 @@ def plate_views(crop: np.ndarray, *, size: tuple[int, int] = OCR_SIZE) -> np.nda
     >>> plate_views(np.zeros((50, 200, 3), np.uint8)).shape
     (2, 40, 160)
     """
+    grey = _checked_grey(crop)
+    return np.stack([_fit(grey, size), _two_line_view(grey, size)]).astype(np.float32)
+
+
+def _checked_grey(crop: np.ndarray) -> np.ndarray:
     grey = _grey(crop)
     if grey.shape[0] < 2 or grey.shape[1] < 2:
         from imaging._shared.errors import ShapeError
 
         raise ShapeError(f"plate crop: too small to read ({grey.shape[1]}x{grey.shape[0]})")
+    return grey
+
+
+def _two_line_view(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     half = grey.shape[0] // 2
     stitched = np.concatenate([grey[:half], grey[grey.shape[0] - half :]], axis=1)
-    return np.stack([_fit(grey, size), _fit(stitched, size)]).astype(np.float32)
+    return _fit(stitched, size)
 
 
 def ctc_segments(probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -196,13 +205,11 @@ def read_plates(
     size = OCR_SIZE
     if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[2:]):
         size = (int(dims[2]), int(dims[3]))
-    pairs, squarish = [], []
-    for crop in crops:
-        pair, aspect = _views_and_aspect(crop, size)
-        pairs.append(pair)
-        squarish.append(aspect < TWO_LINE_MAX_ASPECT)
+    greys = [_checked_grey(crop) for crop in crops]
+    squarish = [g.shape[1] / g.shape[0] < TWO_LINE_MAX_ASPECT for g in greys]
     name = str(model)
-    probs = _run(session, input_name, np.stack([p[0] for p in pairs]), batch_size, name)
+    views = np.stack([_fit(g, size) for g in greys])
+    probs = _run(session, input_name, views, batch_size, name)
     one_line = {k: _decode_view(probs[k], countries) for k in range(len(crops))}
     # A squarish crop is also read as two lines, unless its one-line reading is already sure.
     again = [
@@ -213,7 +220,8 @@ def read_plates(
     ]
     two_line: dict[int, PlateReading] = {}
     if again:
-        probs = _run(session, input_name, np.stack([pairs[k][1] for k in again]), batch_size, name)
+        views = np.stack([_two_line_view(greys[k], size) for k in again])
+        probs = _run(session, input_name, views, batch_size, name)
         two_line = {k: _decode_two_line(probs[i], countries) for i, k in enumerate(again)}
     results = []
     for k in range(len(crops)):
@@ -272,12 +280,6 @@ def _specific(reading: PlateReading) -> bool:
 def _square_country(reading: PlateReading) -> bool:
     """Whether a two-line reading matched the format of a country that issues square plates."""
     return reading.country in TWO_LINE_COUNTRIES
-
-
-def _views_and_aspect(crop: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, float]:
-    views = plate_views(crop, size=size)
-    shape = np.shape(crop)
-    return views, shape[1] / max(shape[0], 1)
 
 
 def _session(model: str, providers: str | Sequence[str]):
