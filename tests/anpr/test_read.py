@@ -37,7 +37,8 @@ def synthetic_reads():
 def test_synthetic_plates_of_every_format(synthetic_reads):
     plates, reads = synthetic_reads
     right = np.array([r.text == p.text for r, p in zip(reads, plates, strict=True)])
-    # measured 0.99 over all formats with these seeds; every format 0.92 or more
+    # measured 1.00 (288 one-line plates, 12 per format) with the shipped model and these seeds;
+    # the floors leave room for a retrained model, not for a broken one
     assert right.mean() >= 0.96, right.mean()
     for fmt in FORMATS:
         mine = [i for i, p in enumerate(plates) if p.country == fmt.country and not p.two_line]
@@ -105,7 +106,7 @@ def test_us_crops_held_back(shared_data):
     assert folded >= US_EXACT_FLOOR, folded
 
 
-US_EXACT_FLOOR = 0.78  # measured 0.85 (exact) / 0.85 (folded) on these 150 crops
+US_EXACT_FLOOR = 0.78  # measured 0.847 (exact) / 0.853 (O/0 folded) on these 150 crops
 
 
 def test_nomeroff_crops_not_used_in_training(shared_data):
