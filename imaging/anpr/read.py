@@ -45,7 +45,22 @@ TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # a two-line reading must f
 
 @dataclass(frozen=True)
 class PlateText:
-    """The reading of one crop."""
+    """The reading of one crop.
+
+    Attributes
+    ----------
+    text : str
+        Normalised plate text in reading order (``""`` when nothing could be read).
+    country, pattern : str
+        Country code and format name matched (``""`` when no format fits).
+    confidence : float
+        In [0, 1]: the product of the characters' probabilities times the reading's share
+        among the alternatives (see :func:`imaging.anpr.formats.constrained_decode`).
+    two_line : bool
+        Whether the crop was read as a two-line plate.
+    alternatives : tuple of (str, str, float)
+        ``(text, country, score)`` of the best readings, best first.
+    """
 
     text: str
     country: str
