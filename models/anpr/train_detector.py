@@ -262,9 +262,10 @@ def block(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class PlateNet(nn.Module):
-    """Small encoder-decoder: stride-4 output, about 0.3 M parameters."""
+    """Small encoder-decoder with a stride-4 output of ``outputs`` channels, the first
+    ``heat_channels`` of them heat maps (one per class). Also the X-ray threat detector's net."""
 
-    def __init__(self) -> None:
+    def __init__(self, outputs: int = 13, heat_channels: int = 1) -> None:
         super().__init__()
         self.stem = nn.Sequential(
             nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True)
@@ -276,8 +277,8 @@ class PlateNet(nn.Module):
         self.l16 = nn.Conv2d(128, 96, 1)
         self.l8 = nn.Conv2d(96, 64, 1)
         self.l4 = nn.Conv2d(64, 32, 1)
-        self.head = nn.Sequential(block(32, 48, 1), nn.Conv2d(48, 13, 1))
-        nn.init.constant_(self.head[-1].bias[:1], -4.0)
+        self.head = nn.Sequential(block(32, 48, 1), nn.Conv2d(48, outputs, 1))
+        nn.init.constant_(self.head[-1].bias[:heat_channels], -4.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)

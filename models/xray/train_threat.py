@@ -37,7 +37,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "models" / "anpr"))
 
-from train_detector import block, focal  # noqa: E402
+from train_detector import PlateNet, focal  # noqa: E402
 
 from imaging.xray import materials as mat  # noqa: E402
 from imaging.xray.calibrate import attenuation  # noqa: E402
@@ -110,39 +110,15 @@ def targets(boxes: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     return {"heat": heat, "reg": reg, "mask": mask}
 
 
-class ThreatNet(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True)
-        )
-        self.s4 = nn.Sequential(block(24, 32, 2), block(32, 32, 1))
-        self.s8 = nn.Sequential(block(32, 64, 2), block(64, 64, 1))
-        self.s16 = nn.Sequential(block(64, 96, 2), block(96, 96, 1))
-        self.s32 = nn.Sequential(block(96, 128, 2), block(128, 128, 1))
-        self.l16, self.l8, self.l4 = (
-            nn.Conv2d(128, 96, 1),
-            nn.Conv2d(96, 64, 1),
-            nn.Conv2d(64, 32, 1),
-        )
-        self.head = nn.Sequential(block(32, 48, 1), nn.Conv2d(48, len(CLASSES) + 4, 1))
-        nn.init.constant_(self.head[-1].bias[: len(CLASSES)], -4.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f4 = self.s4(self.stem(x))
-        f8 = self.s8(f4)
-        f16 = self.s16(f8)
-        f32 = self.s32(f16)
-        u16 = f16 + self.l16(F.interpolate(f32, size=f16.shape[-2:], mode="nearest"))
-        u8 = f8 + self.l8(F.interpolate(u16, size=f8.shape[-2:], mode="nearest"))
-        u4 = f4 + self.l4(F.interpolate(u8, size=f4.shape[-2:], mode="nearest"))
-        return self.head(u4)
+def threat_net() -> PlateNet:
+    """The plate detector's encoder-decoder with one heat map per threat class."""
+    return PlateNet(outputs=len(CLASSES) + 4, heat_channels=len(CLASSES))
 
 
 class Exported(nn.Module):
     """Decodes to the YOLOv8 layout (1, 4 + C, N): cx, cy, w, h, class scores (local peaks)."""
 
-    def __init__(self, net: ThreatNet) -> None:
+    def __init__(self, net: PlateNet) -> None:
         super().__init__()
         self.net = net
         ys, xs = torch.meshgrid(torch.arange(GRID), torch.arange(GRID), indexing="ij")
@@ -162,7 +138,7 @@ class Exported(nn.Module):
         return torch.cat([torch.stack([cx, cy, w, h], dim=1), peaks.flatten(2)], dim=1)
 
 
-def train(minutes: float, batch: int = 12) -> ThreatNet:
+def train(minutes: float, batch: int = 12) -> PlateNet:
     torch.manual_seed(SEED)
     batches: queue.Queue = queue.Queue(maxsize=4)
     counter = iter(range(10**9))
@@ -177,7 +153,7 @@ def train(minutes: float, batch: int = 12) -> ThreatNet:
 
     for _ in range(2):
         threading.Thread(target=produce, daemon=True).start()
-    net = ThreatNet()
+    net = threat_net()
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     start = time.monotonic()
     step = 0
@@ -212,7 +188,7 @@ def train(minutes: float, batch: int = 12) -> ThreatNet:
     return net
 
 
-def export(net: ThreatNet, path: Path) -> None:
+def export(net: PlateNet, path: Path) -> None:
     net.eval()
     torch.onnx.export(
         Exported(net).eval(),
