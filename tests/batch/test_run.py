@@ -175,3 +175,18 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     assert all(r[1] == "ok" for r in rows)
     assert [d["source"] for d in read_jsonl(out)] == names
     assert not list(out.glob(".results.*.tmp"))
+
+
+def test_a_file_that_vanishes_mid_batch_is_recorded_as_failed(tmp_path):
+    make_inputs(tmp_path / "in", n=3)  # scan_0.png, scan_2.png, then "sub dir/scan_1.png"
+    victim = tmp_path / "in" / "scan_2.png"  # listed, then gone before it is read
+
+    def remove_victim(_row):
+        victim.unlink(missing_ok=True)
+
+    summary = run_batch(
+        tmp_path / "in", tmp_path / "out", modality=MODALITY, workers=1, on_result=remove_victim
+    )
+    assert (summary.total, summary.processed, summary.failed) == (3, 2, 1)
+    rows = {r[0]: r for r in read_db(tmp_path / "out")}
+    assert rows["scan_2.png"][1] == "failed" and "could not be read" in rows["scan_2.png"][2]
