@@ -105,10 +105,9 @@ class PlateOCR(nn.Module):
     """CNN to a width-wise sequence of frames, a bidirectional GRU, 37 classes
     (blank + 0-9 + A-Z).
 
-    ``arch="base"`` (the shipped model): 40x160 input, CNN 32-64-128-128-160, 40 frames, GRU
-    128 per direction, about 160 M multiply-adds per view. ``arch="small"``: 32x128 input,
-    CNN 32-64-96-96-128, 32 frames, GRU 96, about 70 M multiply-adds (not trained to the
-    end yet: see the model card).
+    ``arch="base"``: 40x160 input, CNN 32-64-128-128-160, 40 frames, GRU 128 per direction,
+    about 160 M multiply-adds per view. ``arch="small"`` (the shipped model): 32x128 input,
+    CNN 32-64-96-96-128, 32 frames, GRU 96, about 70 M multiply-adds.
     """
 
     SIZES: ClassVar[dict[str, tuple[int, int]]] = {"base": (40, 160), "small": (32, 128)}
