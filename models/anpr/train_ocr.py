@@ -330,7 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--evaluate-only", action="store_true")
-    parser.add_argument("--arch", choices=["base", "small"], default="base")
+    parser.add_argument("--arch", choices=["base", "small"], default="small")
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
