@@ -40,6 +40,7 @@ __all__ = [
     "get_session",
     "letterbox",
     "load_spec",
+    "model_spec",
     "nms",
     "read_spec",
     "resolve_providers",
@@ -268,7 +269,7 @@ def get_session(
     ------
     ModelError, ModelIntegrityError
     """
-    spec = _as_spec(model)
+    spec = model_spec(model)
     chosen = tuple(resolve_providers(providers))
     intra = _default_threads() if intra_op_threads is None else intra_op_threads
     key = (str(spec.path.resolve()), chosen, intra, inter_op_threads, sha256 or spec.sha256)
@@ -308,7 +309,12 @@ def clear_sessions() -> None:
         _registry = None
 
 
-def _as_spec(model: str | os.PathLike | ModelSpec) -> ModelSpec:
+def model_spec(model: str | os.PathLike | ModelSpec) -> ModelSpec:
+    """The :class:`ModelSpec` of a shipped model name, a user model's path, or a spec.
+
+    A string is a path when it contains a path separator or ends in ``.onnx``; the file must
+    exist. Otherwise it names a shipped model.
+    """
     if isinstance(model, ModelSpec):
         return model
     text = os.fspath(model)
@@ -475,7 +481,7 @@ class OnnxDetector:
             raise ValueError("conf_threshold and iou_threshold must lie in [0, 1]")
         if layout not in ("auto", "yolov8", "yolov5", "end2end"):
             raise ValueError(f"layout must be auto, yolov8, yolov5 or end2end, got {layout!r}")
-        self.spec = _as_spec(model)
+        self.spec = model_spec(model)
         self.session = get_session(
             self.spec, providers=providers, intra_op_threads=intra_op_threads, sha256=sha256
         )

@@ -47,7 +47,7 @@ class AnprAnalyzer(AnalyzerBase):
         conf_threshold: float = 0.3,
         providers: str = "cpu",
     ) -> None:
-        from imaging.runtime import _as_spec, get_session, sha256_file
+        from imaging.runtime import get_session, model_spec, sha256_file
 
         self.countries = tuple(countries) if countries else None
         self.detector = detector
@@ -56,7 +56,7 @@ class AnprAnalyzer(AnalyzerBase):
         self.providers = providers
         self.models = {}
         for model in (detector, ocr):
-            spec = _as_spec(model)
+            spec = model_spec(model)
             get_session(spec, providers=providers)  # verified and opened once, here
             self.models[spec.name] = spec.sha256 or sha256_file(spec.path)
 

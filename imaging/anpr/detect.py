@@ -79,9 +79,9 @@ def detect_plates(
     >>> len(detect_plates(np.zeros((240, 320, 3), np.uint8)))
     0
     """
-    from imaging.runtime import _as_spec, get_session, letterbox, nms
+    from imaging.runtime import get_session, letterbox, model_spec, nms
 
-    spec = _as_spec(model)
+    spec = model_spec(model)
     session = get_session(spec, providers=providers)
     inputs = session.get_inputs()[0]
     size = (

@@ -299,9 +299,9 @@ def _square_country(reading: PlateReading) -> bool:
 
 def _session(model: str, providers: str | Sequence[str]):
     """The OCR session (created once per model and providers, SHA-256 checked by the runtime)."""
-    from imaging.runtime import _as_spec, get_session
+    from imaging.runtime import get_session, model_spec
 
-    return get_session(_as_spec(model), providers=providers)
+    return get_session(model_spec(model), providers=providers)
 
 
 def _decode_two_line(probs: np.ndarray, countries: Sequence[str] | None) -> PlateReading:
