@@ -7,7 +7,7 @@ import numpy as np
 from imaging._shared.validation import check_image
 from imaging.results import Result
 
-__all__ = ["draw", "to_display"]
+__all__ = ["draw", "overlay", "to_display"]
 
 # RGB colours: detections in a colour per class, flags in red.
 _PALETTE = [
@@ -114,3 +114,14 @@ def draw(image: np.ndarray, result: Result, *, thickness: int | None = None) -> 
     for flag in result.flags:
         box(flag.box, _FLAG_COLOUR, f"{flag.kind} {flag.score:.2f}")
     return canvas
+
+
+def overlay(result: Result, source: object) -> np.ndarray:
+    """The annotated picture of an analysis: ``draw`` on the analyzer's ``display`` map, else
+    its ``enhanced`` map, else the image read from ``source`` (a path or an array)."""
+    for key in ("display", "enhanced"):
+        if key in result.maps:
+            return draw(result.maps[key], result)
+    from imaging.io import imread
+
+    return draw(imread(source), result)

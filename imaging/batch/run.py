@@ -19,12 +19,21 @@ from imaging._shared.errors import ImagingError
 from imaging._version import __version__
 from imaging.batch.store import ResultStore, Row
 
-__all__ = ["DEFAULT_INCLUDE", "BatchError", "BatchSummary", "iter_inputs", "run_batch"]
+__all__ = [
+    "DEFAULT_INCLUDE",
+    "INPUT_SUFFIXES",
+    "BatchError",
+    "BatchSummary",
+    "iter_inputs",
+    "run_batch",
+]
 
-DEFAULT_INCLUDE = (
-    "*.png", "*.jpg", "*.jpeg", "*.tif", "*.tiff", "*.bmp", "*.npy", "*.dcm", "*.dcs",
-    "*.seq", "*.csq", "*.fff",
+INPUT_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".dcm", ".dcs", ".seq", ".csq",
+    ".fff",
 )  # fmt: skip
+"""File endings taken as inputs when a folder is given (images, DICOS/DICOM, FLIR files)."""
+DEFAULT_INCLUDE = tuple(f"*{suffix}" for suffix in INPUT_SUFFIXES)
 
 
 class BatchError(ImagingError):
@@ -131,14 +140,11 @@ def _process(
         result = analyzer.analyze(path, source=rel)
         out = {"result": result.to_dict()}
         if overlay is not None:
-            from imaging.draw import draw
-            from imaging.io import imread, imwrite
+            from imaging.draw import overlay as render_overlay
+            from imaging.io import imwrite
 
-            base = result.maps.get("display", result.maps.get("enhanced"))
-            if base is None:
-                base = imread(path)
             Path(overlay).parent.mkdir(parents=True, exist_ok=True)
-            imwrite(overlay, draw(base, result))
+            imwrite(overlay, render_overlay(result, path))
         return out
     except ImagingError as exc:
         return {"error": str(exc)}

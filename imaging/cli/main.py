@@ -28,12 +28,9 @@ from typing import Any
 from imaging._shared.errors import ImagingError
 from imaging._shared.jsonable import to_jsonable
 from imaging._version import __version__
+from imaging.batch.run import INPUT_SUFFIXES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-IMAGE_SUFFIXES = {
-    ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".dcm", ".dcs", ".seq", ".csq",
-    ".fff",
-}  # fmt: skip
 
 
 def _plugins() -> dict[str, ModuleType]:
@@ -158,7 +155,7 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
         path = Path(text)
         if path.is_dir():
             files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_SUFFIXES
             )
             out.extend(str(p) for p in files)
         else:
@@ -175,15 +172,6 @@ def _overlay_path(folder: Path, source: str, used: set[str]) -> Path:
         name = f"{safe}-{k}.png"
     used.add(name)
     return folder / name
-
-
-def _overlay_base(result: Any, source: str) -> Any:
-    for key in ("display", "enhanced"):
-        if key in result.maps:
-            return result.maps[key]
-    from imaging.io import imread
-
-    return imread(source)
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
@@ -219,11 +207,10 @@ def _run_analyze(args: argparse.Namespace) -> int:
             continue
         if overlay_dir is not None:
             try:
-                from imaging.draw import draw
+                from imaging.draw import overlay
                 from imaging.io import imwrite
 
-                base = _overlay_base(result, source)
-                imwrite(_overlay_path(overlay_dir, source, used), draw(base, result))
+                imwrite(_overlay_path(overlay_dir, source, used), overlay(result, source))
             except ImagingError as exc:
                 print(f"imaging: warning: {source}: no overlay ({exc})", file=sys.stderr)
         if args.json:
