@@ -419,8 +419,11 @@ def _read_dicom(source: Any, name: str, *, page: int | None, limit: int) -> np.n
         raise ReadError(f"{name}: corrupt DICOM ({type(exc).__name__}: {exc})") from None
     if "PixelData" not in ds:
         raise EmptyImageError(f"{name}: DICOM file holds no pixel data")
-    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    try:  # pydicom decodes elements lazily, so a damaged element fails only when read
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+    except Exception as exc:
+        raise ReadError(f"{name}: corrupt DICOM header ({type(exc).__name__}: {exc})") from None
     if rows == 0 or cols == 0:
         raise EmptyImageError(f"{name}: DICOM says {cols}x{rows} pixels")
     _check_pixels(rows * cols * (1 if page is not None else frames), name, limit, "DICOM")

@@ -11,7 +11,31 @@ __all__ = [
     "component_stats_reference",
     "local_percentile",
     "local_percentile_reference",
+    "lookup_counts",
+    "lookup_counts_reference",
 ]
+
+
+@njit
+def _lookup(table: np.ndarray, raw: np.ndarray, out: np.ndarray) -> None:
+    for i in range(raw.size):
+        out[i] = table[raw[i]]
+
+
+def lookup_counts(table: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """``table[raw]`` for uint16 counts and a 65,536-entry float32 table, in one pass (numpy's
+    fancy indexing first widens every index to 64 bits)."""
+    if table.shape != (65536,) or raw.dtype != np.uint16:
+        raise ValueError("expected a 65,536-entry table and uint16 counts")
+    flat = np.ascontiguousarray(raw).reshape(-1)
+    out = np.empty(flat.size, table.dtype)
+    _lookup(np.ascontiguousarray(table), flat, out)
+    return out.reshape(raw.shape)
+
+
+def lookup_counts_reference(table: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """:func:`lookup_counts` with numpy indexing (for the tests)."""
+    return table[raw]
 
 
 @njit
@@ -21,12 +45,32 @@ def _component_stats(labels: np.ndarray, values: np.ndarray, n: int) -> tuple:
     total = np.zeros(n)
     count = np.zeros(n, np.int64)
     argmax = np.full(n, -1, np.int64)
+    area = np.zeros(n, np.int64)
+    box = np.empty((n, 4), np.int64)  # x0, y0, x1, y1 (exclusive)
+    box[:, 0] = labels.shape[1]
+    box[:, 1] = labels.shape[0]
+    box[:, 2] = 0
+    box[:, 3] = 0
+    sum_x = np.zeros(n)
+    sum_y = np.zeros(n)
     h, w = labels.shape
     for y in range(h):
         for x in range(w):
             k = labels[y, x]
+            if k <= 0 or k >= n:
+                continue
+            area[k] += 1
+            sum_x[k] += x
+            sum_y[k] += y
+            if x < box[k, 0]:
+                box[k, 0] = x
+            if x + 1 > box[k, 2]:
+                box[k, 2] = x + 1
+            if y < box[k, 1]:
+                box[k, 1] = y
+            box[k, 3] = y + 1
             v = values[y, x]
-            if k <= 0 or k >= n or not np.isfinite(v):
+            if not np.isfinite(v):
                 continue
             if v < minimum[k]:
                 minimum[k] = v
@@ -35,30 +79,47 @@ def _component_stats(labels: np.ndarray, values: np.ndarray, n: int) -> tuple:
                 argmax[k] = y * w + x
             total[k] += v
             count[k] += 1
-    return minimum, maximum, total, count, argmax
+    return minimum, maximum, total, count, argmax, area, box, sum_x, sum_y
+
+
+def _finish(mn, mx, total, count, argmax, area, box, sum_x, sum_y) -> dict[str, np.ndarray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        centroid = np.stack([sum_x, sum_y], axis=1) / np.maximum(area, 1)[:, None]
+    return {
+        "min": mn, "max": mx, "mean": mean, "count": count, "argmax": argmax,
+        "area": area, "box": box, "centroid": centroid,
+    }  # fmt: skip
 
 
 def component_stats(labels: np.ndarray, values: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    """Per-label min, max, mean, count and flat index of the maximum, ignoring NaN values.
+    """Per-label statistics in one pass over the image.
 
-    ``labels`` (H, W) int32 with 0 as background, ``values`` (H, W) float; ``n`` = number of
-    labels including the background. Rows of label 0 are meaningless.
+    ``labels`` (H, W) integer with 0 as background, ``values`` (H, W) float; ``n`` = number
+    of labels including the background. Returns arrays indexed by label (row 0 meaningless):
+    ``min``, ``max``, ``mean``, ``count`` (finite values only), ``argmax`` (flat index of the
+    maximum, -1 when none), ``area`` (pixels, NaN included), ``box`` (x0, y0, x1, y1 with
+    exclusive ends) and ``centroid`` (x, y) of the pixels.
     """
-    mn, mx, total, count, argmax = _component_stats(
-        np.ascontiguousarray(labels, np.int32), np.ascontiguousarray(values, np.float64), int(n)
+    values = np.asarray(values)
+    if values.dtype != np.float32:
+        values = values.astype(np.float64, copy=False)
+    return _finish(
+        *_component_stats(
+            np.ascontiguousarray(labels, np.int32), np.ascontiguousarray(values), int(n)
+        )
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return {"min": mn, "max": mx, "mean": mean, "count": count, "argmax": argmax}
 
 
 def component_stats_reference(
     labels: np.ndarray, values: np.ndarray, n: int
 ) -> dict[str, np.ndarray]:
     """The same statistics computed with plain numpy (for the tests)."""
+    h, w = labels.shape
     flat_labels = labels.ravel().astype(np.int64)
     flat = values.ravel().astype(np.float64)
-    ok = np.isfinite(flat) & (flat_labels > 0) & (flat_labels < n)
+    inside = (flat_labels > 0) & (flat_labels < n)
+    ok = np.isfinite(flat) & inside
     idx, vals = flat_labels[ok], flat[ok]
     mn = np.full(n, np.inf)
     mx = np.full(n, -np.inf)
@@ -66,15 +127,24 @@ def component_stats_reference(
     np.maximum.at(mx, idx, vals)
     count = np.bincount(idx, minlength=n)
     total = np.bincount(idx, weights=vals, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     argmax = np.full(n, -1, np.int64)
     positions = np.flatnonzero(ok)
     for k in range(1, n):
         members = positions[idx == k]
         if members.size:
             argmax[k] = members[np.argmax(flat[members])]
-    return {"min": mn, "max": mx, "mean": mean, "count": count, "argmax": argmax}
+    where = np.flatnonzero(inside)
+    labelled = flat_labels[where]
+    xs, ys = where % w, where // w
+    area = np.bincount(labelled, minlength=n)
+    box = np.array([[w, h, 0, 0]] * n, np.int64)
+    np.minimum.at(box[:, 0], labelled, xs)
+    np.minimum.at(box[:, 1], labelled, ys)
+    np.maximum.at(box[:, 2], labelled, xs + 1)
+    np.maximum.at(box[:, 3], labelled, ys + 1)
+    sum_x = np.bincount(labelled, weights=xs, minlength=n).astype(np.float64)
+    sum_y = np.bincount(labelled, weights=ys, minlength=n).astype(np.float64)
+    return _finish(mn, mx, total, count, argmax, area, box, sum_x, sum_y)
 
 
 @njit
@@ -95,12 +165,13 @@ def _window_percentile(padded: np.ndarray, k: int, q: float, step: int) -> np.nd
             if n == 0:
                 out[y, x] = np.nan
                 continue
-            values = np.sort(buffer[:n])
             position = q / 100.0 * (n - 1)
             lower = int(np.floor(position))
-            upper = min(lower + 1, n - 1)
             frac = position - lower
-            out[y, x] = values[lower] + (values[upper] - values[lower]) * frac
+            values = np.partition(buffer[:n], lower)  # O(n), unlike a sort
+            low = values[lower]
+            high = low if lower + 1 >= n else values[lower + 1 :].min()
+            out[y, x] = low + (high - low) * frac
     return out
 
 

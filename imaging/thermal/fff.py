@@ -121,6 +121,16 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
     width, height = struct.unpack_from(order + "HH", record, 2)
     if width == 0 or height == 0 or width * height > 1 << 26:
         raise FFFError(f"{name}: raw-data record gives an image of {width}x{height}")
+    signature = bytes(record[0x20:0x28])
+    if not signature.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\0", b"MM\0*")):
+        needed = width * height * 2
+        if len(record) - 0x20 < needed:
+            raise TruncatedImageError(
+                f"{name}: raw frame {width}x{height} needs {needed} bytes, "
+                f"the record has {len(record) - 0x20}"
+            )
+        image = np.frombuffer(record, dtype=order + "u2", count=width * height, offset=0x20)
+        return image.reshape(height, width).astype(np.uint16), "raw"
     payload = bytes(record[0x20:])
     declared = _declared_size(payload)
     if declared is not None and declared[0] * declared[1] != width * height:
@@ -162,14 +172,7 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
         if image.dtype != np.uint16 or image.ndim != 2:
             raise FFFError(f"{name}: the TIFF raw frame is {image.dtype} {image.shape}")
         return _checked_shape(image, width, height, name), "tiff"
-    needed = width * height * 2
-    if len(payload) < needed:
-        raise TruncatedImageError(
-            f"{name}: raw frame {width}x{height} needs {needed} bytes, "
-            f"the record has {len(payload)}"
-        )
-    image = np.frombuffer(payload[:needed], dtype=order + "u2").reshape(height, width)
-    return image.astype(np.uint16), "raw"
+    raise FFFError(f"{name}: raw-data record holds no known image format")  # pragma: no cover
 
 
 _JPEG_SOF = frozenset(

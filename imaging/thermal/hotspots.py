@@ -134,7 +134,10 @@ def local_background(
     size |= 1
     h, w = t.shape
     factor = max(1, size // 15)
-    filled = np.where(finite, t, np.float32(np.median(t[finite]))).astype(np.float32)
+    if finite.all():
+        filled = t
+    else:
+        filled = np.where(finite, t, np.float32(np.median(t[finite]))).astype(np.float32)
     if factor > 1:
         small = cv2.resize(
             filled, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
@@ -152,12 +155,11 @@ def local_background(
     gy = ((np.arange(h) + 0.5) * small.shape[0] / h - 0.5) / step
     x0 = np.clip(np.floor(gx).astype(np.int64), 0, grid.shape[1] - 1)
     y0 = np.clip(np.floor(gy).astype(np.int64), 0, grid.shape[0] - 1)
-    x1 = np.minimum(x0 + 1, grid.shape[1] - 1)
-    y1 = np.minimum(y0 + 1, grid.shape[0] - 1)
-    rows = grid[np.concatenate([y0, y1])]  # (2H, gw)
-    top = np.maximum(rows[:h][:, x0], rows[:h][:, x1])
-    bottom = np.maximum(rows[h:][:, x0], rows[h:][:, x1])
-    background = np.maximum(top, bottom)
+    # the highest of each cell's four corners, then one gather per axis
+    corners = np.maximum(grid, np.pad(grid, ((0, 1), (0, 1)), mode="edge")[1:, 1:])
+    corners = np.maximum(corners, np.pad(grid, ((0, 0), (0, 1)), mode="edge")[:, 1:])
+    corners = np.maximum(corners, np.pad(grid, ((0, 1), (0, 0)), mode="edge")[1:, :])
+    background = corners.astype(np.float32, copy=False)[y0].take(x0, axis=1)
     return background.astype(np.float32, copy=False)
 
 
@@ -367,38 +369,28 @@ def describe_regions(
     mask = np.asarray(mask, bool)
     if mask.shape != t.shape:
         raise ShapeError(f"mask: expected shape {t.shape}, got {mask.shape}")
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=8
-    )
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return _empty(label)
     measured = component_stats(labels, t, count)
-    keep = [
-        k
-        for k in range(1, count)
-        if stats[k, cv2.CC_STAT_AREA] >= min_area_px and measured["count"][k] > 0
-    ]
-    keep.sort(key=lambda k: -measured["max"][k])
+    keep = np.flatnonzero((measured["area"] >= min_area_px) & (measured["count"] > 0))
+    keep = keep[keep > 0]
+    keep = keep[np.argsort(-measured["max"][keep], kind="stable")]
     if max_regions is not None:
         keep = keep[:max_regions]
-    if not keep:
+    if not len(keep):
         return _empty(label)
-    keep_arr = np.array(keep)
-    x0 = stats[keep_arr, cv2.CC_STAT_LEFT]
-    y0 = stats[keep_arr, cv2.CC_STAT_TOP]
-    x1 = x0 + stats[keep_arr, cv2.CC_STAT_WIDTH]
-    y1 = y0 + stats[keep_arr, cv2.CC_STAT_HEIGHT]
-    argmax = measured["argmax"][keep_arr]
+    argmax = measured["argmax"][keep]
     w = t.shape[1]
     return Detections(
-        np.stack([x0, y0, x1, y1], axis=1).astype(np.float32),
+        measured["box"][keep].astype(np.float32),
         data={
             "label": np.full(len(keep), label),
-            "area_px": stats[keep_arr, cv2.CC_STAT_AREA].astype(np.int64),
-            "centroid_xy": centroids[keep_arr].astype(np.float32),
-            "min_temp_c": measured["min"][keep_arr].astype(np.float32),
-            "max_temp_c": measured["max"][keep_arr].astype(np.float32),
-            "mean_temp_c": measured["mean"][keep_arr].astype(np.float32),
+            "area_px": measured["area"][keep].astype(np.int64),
+            "centroid_xy": measured["centroid"][keep].astype(np.float32),
+            "min_temp_c": measured["min"][keep].astype(np.float32),
+            "max_temp_c": measured["max"][keep].astype(np.float32),
+            "mean_temp_c": measured["mean"][keep].astype(np.float32),
             "max_xy": np.stack([argmax % w, argmax // w], axis=1).astype(np.float32),
         },
     )

@@ -253,7 +253,9 @@ def raw_to_celsius(
     p = (params or ThermalParams()).replace(**overrides).checked()
     array = np.asarray(raw)
     if array.dtype == np.uint16:
-        t = _table32(p)[array]
+        from imaging.thermal._kernels import lookup_counts  # numba: imported on first use
+
+        t = lookup_counts(_table32(p), array)
     elif np.issubdtype(array.dtype, np.number) and not np.issubdtype(
         array.dtype, np.complexfloating
     ):

@@ -40,9 +40,14 @@ def jpeg_segments(data: bytes, *, name: str = "<jpeg>") -> list[tuple[int, bytes
     >>> jpeg_segments(jpeg)
     [(225, b'FLIR')]
     """
+    return [(marker, data[start:end]) for marker, start, end in _segment_spans(data, name)]
+
+
+def _segment_spans(data: bytes, name: str) -> list[tuple[int, int, int]]:
+    """(marker, payload start, payload end) of every segment before the start of scan."""
     if not data.startswith(b"\xff\xd8"):
         raise UnsupportedFormatError(f"{name}: not a JPEG file")
-    segments = []
+    spans = []
     pos = 2
     while pos + 2 <= len(data):
         if data[pos] != 0xFF:
@@ -55,13 +60,13 @@ def jpeg_segments(data: bytes, *, name: str = "<jpeg>") -> list[tuple[int, bytes
             pos += 2
             continue
         if marker in (0xDA, 0xD9):
-            return segments
+            return spans
         if pos + 4 > len(data):
             break
         (length,) = struct.unpack_from(">H", data, pos + 2)
         if length < 2 or pos + 2 + length > len(data):
             raise TruncatedImageError(f"{name}: JPEG segment at byte {pos} runs past the end")
-        segments.append((marker, data[pos + 4 : pos + 2 + length]))
+        spans.append((marker, pos + 4, pos + 2 + length))
         pos += 2 + length
     raise TruncatedImageError(f"{name}: JPEG ends before its image data")
 
@@ -118,15 +123,16 @@ def flir_fff_from_jpeg(data: bytes, *, name: str = "<jpeg>") -> bytes:
     >>> flir_fff_from_jpeg(jpeg)
     b'hello world'
     """
-    segments = jpeg_segments(data, name=name)
-    chunks: dict[int, bytes] = {}
+    view = memoryview(data)
+    chunks: dict[int, memoryview] = {}
     last = -1
-    for marker, payload in segments:
-        if marker == 0xE1 and payload.startswith(b"FLIR\0") and len(payload) >= 8:
-            index, last_index = payload[6], payload[7]
-            chunks.setdefault(index, payload[8:])
+    for marker, start, end in _segment_spans(data, name):
+        if marker == 0xE1 and end - start >= 8 and data[start : start + 5] == b"FLIR\0":
+            index, last_index = data[start + 6], data[start + 7]
+            chunks.setdefault(index, view[start + 8 : end])
             last = max(last, last_index)
     if not chunks:
+        segments = jpeg_segments(data, name=name)
         has_app3 = any(marker == 0xE3 for marker, _ in segments)
         is_dji = any(b"DJI" in payload[:4096] for marker, payload in segments if marker == 0xE1)
         if has_app3 and is_dji:

@@ -8,6 +8,8 @@ from imaging._shared.jit import njit
 
 __all__ = ["flat_field_attenuation", "flat_field_attenuation_reference"]
 
+MIN_GAIN = 1e-9  # air - dark below this (counts) is a dead detector row: transmission 0
+
 
 @njit
 def _flat_field(raw, dark, gain, floor, out):
@@ -16,9 +18,11 @@ def _flat_field(raw, dark, gain, floor, out):
         d = dark[y]
         g = gain[y]
         for x in range(w):
-            t = (raw[y, x] - d) / g if g > 0 else 0.0
+            t = (raw[y, x] - d) / g if g > MIN_GAIN else 0.0
             if t < floor:
                 t = floor
+            elif t > 1.0 / floor:
+                t = 1.0 / floor
             out[y, x] = 0.0 - np.log(t)
     return out
 
@@ -26,9 +30,10 @@ def _flat_field(raw, dark, gain, floor, out):
 def flat_field_attenuation(
     raw: np.ndarray, dark: np.ndarray, air: np.ndarray, *, floor: float
 ) -> np.ndarray:
-    """A = −ln(max((raw − dark) / (air − dark), floor)) per detector row (float32).
+    """A = −ln(clip((raw − dark) / (air − dark), floor, 1 / floor)) per detector row (float32).
 
-    ``dark`` and ``air`` are per-row levels (H,).
+    ``dark`` and ``air`` are per-row levels (H,); a row whose air − dark is not above
+    ``MIN_GAIN`` is dead (transmission 0, so A = −ln(floor)). The output is always finite.
     """
     gain = (air - dark).astype(np.float64)
     out = np.empty(raw.shape, np.float32)
@@ -42,6 +47,6 @@ def flat_field_attenuation_reference(
 ) -> np.ndarray:
     """The same in plain numpy."""
     gain = (air - dark).astype(np.float64)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(gain > 0, (raw.astype(np.float64) - dark[:, None]) / gain, 0.0)
-    return (0.0 - np.log(np.maximum(t, floor))).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        t = np.where(gain > MIN_GAIN, (raw.astype(np.float64) - dark[:, None]) / gain, 0.0)
+    return (0.0 - np.log(np.clip(t, floor, 1.0 / floor))).astype(np.float32)
