@@ -398,7 +398,9 @@ def _check_tiff_pages(pages: Any, name: str, limit: int) -> None:
         if p is None:
             continue
         shape = p.shape
-        samples = max(1, int(getattr(p, "samplesperpixel", 1)))
+        # up to 4 samples (RGBA) share a pixel; a page claiming more is counted by its samples,
+        # so a lying SamplesPerPixel cannot hide a huge page from the limit
+        samples = min(4, max(1, int(getattr(p, "samplesperpixel", 1))))
         pixels += int(np.prod(shape, dtype=np.int64)) // samples
         dtype = getattr(p, "dtype", None)
         if dtype is not None and np.dtype(dtype) not in READ_DTYPES:

@@ -82,7 +82,7 @@ def _check_outputs(tmp_path, before, out_dir):
 
 
 def test_cli_overlays_stay_inside_the_overlay_folder(hostile_inputs, capsys):
-    tmp_path, inputs, written = hostile_inputs
+    tmp_path, _, written = hostile_inputs
     before = _tree(tmp_path)
     out_dir = tmp_path / "out"
     code = main(["xray", "analyze", *map(str, written), "--overlay", str(out_dir), "--json"])
