@@ -68,6 +68,8 @@ def _rotate(points: np.ndarray, angle: float, centre) -> np.ndarray:
 
 def _threat_shape(kind: str, shape, rng: np.random.Generator, scale: float) -> tuple:
     """Mask, material and thickness (cm) of one planted object."""
+    import cv2
+
     h, w = shape
     cy, cx = rng.uniform(0.25, 0.75) * h, rng.uniform(0.2, 0.8) * w
     angle = rng.uniform(0, np.pi)
@@ -92,26 +94,43 @@ def _threat_shape(kind: str, shape, rng: np.random.Generator, scale: float) -> t
         )
         mask = _polygon(shape, _rotate(blade + [cx, cy], angle, (cx, cy)))
         handle_mask = _polygon(shape, _rotate(handle + [cx, cy], angle, (cx, cy)))
-        return [(mask, "iron", 0.25), (handle_mask, "polyethylene", 1.5)]
+        handle_material = str(rng.choice(["polyethylene", "polyethylene", "aluminium"]))
+        handle_cm = 1.5 if handle_material == "polyethylene" else 0.4
+        return [(mask, "iron", rng.uniform(0.15, 0.4)), (handle_mask, handle_material, handle_cm)]
     if kind == "gun":
-        size = rng.uniform(45, 65) * scale
-        barrel = np.array([[0, 0], [size, 0], [size, size * 0.22], [0, size * 0.22]])
+        size = rng.uniform(45, 70) * scale
+        slide = np.array([[0, 0], [size, 0], [size, size * 0.2], [0, size * 0.2]])
         grip = np.array(
             [
-                [size * 0.05, size * 0.2],
-                [size * 0.3, size * 0.2],
-                [size * 0.22, size * 0.7],
-                [-size * 0.02, size * 0.7],
+                [size * 0.02, size * 0.18],
+                [size * 0.3, size * 0.18],
+                [size * 0.24, size * 0.72],
+                [-size * 0.04, size * 0.68],
             ]
         )
-        points = [_rotate(p + [cx, cy], angle, (cx, cy)) for p in (barrel, grip)]
-        mask = _polygon(shape, points[0]) | _polygon(shape, points[1])
-        return [(mask, "iron", 1.6)]
+        guard = np.array(
+            [
+                [size * 0.3, size * 0.18],
+                [size * 0.5, size * 0.18],
+                [size * 0.46, size * 0.38],
+                [size * 0.3, size * 0.38],
+            ]
+        )
+        points = [_rotate(p + [cx, cy], angle, (cx, cy)) for p in (slide, grip, guard)]
+        body = _polygon(shape, points[0]) | _polygon(shape, points[1])
+        ring = _polygon(shape, points[2])
+        hole = cv2.erode(
+            ring.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=max(1, round(scale))
+        )
+        return [
+            (body, "iron", rng.uniform(1.0, 2.5)),
+            (ring & ~hole.astype(bool), "iron", rng.uniform(0.4, 0.8)),
+        ]
     if kind == "blade":
         length, width = rng.uniform(25, 40) * scale, rng.uniform(8, 12) * scale
         rect = np.array([[0, 0], [length, 0], [length, width], [0, width]])
         mask = _polygon(shape, _rotate(rect + [cx, cy], angle, (cx, cy)))
-        return [(mask, "iron", 0.05)]
+        return [(mask, "iron", rng.uniform(0.06, 0.2))]
     if kind == "dense_block":
         ry, rx = rng.uniform(10, 20) * scale, rng.uniform(12, 25) * scale
         rect = np.array([[-rx, -ry], [rx, -ry], [rx, ry], [-rx, ry]])
@@ -123,6 +142,53 @@ def _threat_shape(kind: str, shape, rng: np.random.Generator, scale: float) -> t
         mask = _polygon(shape, _rotate(rect + [cx, cy], angle, (cx, cy)))
         return [(mask, "polyethylene", rng.uniform(3.0, 6.0))]
     raise ValueError(f"unknown threat kind {kind!r}; choose from {', '.join(THREATS)}")
+
+
+def _bag_hardware(shape, rng: np.random.Generator, scale: float) -> list:
+    """Harmless metal every real bag shows: frame wire, handle, zip, trolley bars."""
+    import cv2
+
+    h, w = shape
+    parts = []
+    line = max(1, round(2 * scale))
+    if rng.random() < 0.7:  # frame wire along the bag's outline
+        frame = np.zeros(shape, np.uint8)
+        axes = (
+            round(w * 0.45 * rng.uniform(0.85, 0.97)),
+            round(h * 0.42 * rng.uniform(0.85, 0.97)),
+        )
+        cv2.ellipse(frame, (w // 2, h // 2), axes, 0, 0, 360, 1, line)
+        parts.append(
+            (frame.astype(bool), str(rng.choice(["iron", "aluminium"])), rng.uniform(0.2, 0.6))
+        )
+    if rng.random() < 0.6:  # handle: an arc near the top edge
+        handle = np.zeros(shape, np.uint8)
+        cx = round(w * rng.uniform(0.4, 0.6))
+        cv2.ellipse(
+            handle, (cx, round(h * 0.12)), (round(w * 0.12), round(h * 0.08)), 0, 180, 360, 1, line
+        )
+        parts.append((handle.astype(bool), "iron", rng.uniform(0.3, 0.8)))
+    if rng.random() < 0.6:  # zip: a row of small teeth plus its pull tab
+        zip_mask = np.zeros(shape, np.uint8)
+        y = round(h * rng.uniform(0.12, 0.25))
+        x0, x1 = round(w * 0.15), round(w * rng.uniform(0.6, 0.85))
+        for x in range(x0, x1, max(2, round(3 * scale))):
+            zip_mask[y : y + line, x : x + line] = 1
+        tab = (x1, y), (x1 + round(8 * scale), y + round(4 * scale))
+        cv2.rectangle(zip_mask, tab[0], tab[1], 1, -1)
+        parts.append((zip_mask.astype(bool), "aluminium", rng.uniform(0.2, 0.5)))
+    if rng.random() < 0.35:  # trolley bars: two long tubes
+        bars = np.zeros(shape, np.uint8)
+        for y in (round(h * 0.3), round(h * 0.7)):
+            cv2.rectangle(bars, (round(w * 0.08), y), (round(w * 0.92), y + 2 * line), 1, -1)
+        parts.append((bars.astype(bool), "aluminium", rng.uniform(0.3, 0.8)))
+    for _ in range(int(rng.integers(0, 4))):  # coins, keys, buckles
+        cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.15, 0.85) * w
+        r = rng.uniform(3, 7) * scale
+        parts.append(
+            (_ellipse(shape, cy, cx, r, r * rng.uniform(1, 2.5)), "iron", rng.uniform(0.1, 0.3))
+        )
+    return parts
 
 
 def simulate_scan(
@@ -193,6 +259,7 @@ def simulate_scan(
     else:
         bag = _ellipse(shape, h / 2, w / 2, h * 0.42, w * 0.45)
         layers.append((bag, "fabric", 1.5))
+        layers.extend(_bag_hardware(shape, rng, scale))
         for _ in range(clutter):
             kind = rng.choice(["clothes", "clothes", "bottle", "electronics", "shoes"])
             cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.15, 0.85) * w

