@@ -1,7 +1,9 @@
 """Synthetic number plates of every supported format, for training, tests and the demo.
 
-Glyphs are OpenCV's built-in Hershey fonts (no font files), so renders are licence-clean and
-deterministic for a seed. Layouts follow the formats' look: a national band on the left for EU,
+Glyphs are OpenCV's built-in fonts by default (no font files), so renders are licence-clean
+and deterministic for a seed; ``font_file=`` draws them from a TrueType font instead (training
+uses the system's sans fonts, closer to DIN and the US state fonts).
+Layouts follow the formats' look: a national band on the left for EU,
 Kazakh and Ukrainian plates, a region box on the right for Russian plates, two-line layouts
 for Kazakh rear and motorcycle plates.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -90,14 +93,56 @@ def _put_line(
     cv2.putText(plate, text, (x, y), font, scale, colour, thickness, cv2.LINE_AA)
 
 
+@lru_cache(maxsize=32)
+def _truetype(font_file: str):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(font_file, 64)
+
+
+def _put_line_ttf(
+    plate: np.ndarray,
+    text: str,
+    box: tuple[int, int, int, int],
+    colour,
+    font_file: str,
+    rng: np.random.Generator,
+) -> None:
+    """Draw ``text`` from a TrueType font, squeezed or stretched to fill the box like a plate's
+    condensed lettering."""
+    import cv2
+    from PIL import Image, ImageDraw
+
+    x0, y0, x1, y1 = box
+    height, width = y1 - y0, x1 - x0
+    font = _truetype(font_file)
+    left, top, right, bottom = font.getbbox(text)
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
+    glyphs = np.asarray(canvas, np.float32) / 255.0
+    target_h = max(4, int(height * rng.uniform(0.7, 0.85)))
+    target_w = int(glyphs.shape[1] * target_h / glyphs.shape[0] * rng.uniform(0.8, 1.15))
+    target_w = max(4, min(target_w, int(width * 0.95)))
+    alpha = cv2.resize(glyphs, (target_w, target_h), interpolation=cv2.INTER_AREA)
+    gx = x0 + (width - target_w) // 2
+    gy = y0 + (height - target_h) // 2
+    region = plate[gy : gy + target_h, gx : gx + target_w].astype(np.float32)
+    alpha = alpha[: region.shape[0], : region.shape[1], None]
+    blended = region * (1 - alpha) + np.asarray(colour, np.float32) * alpha
+    plate[gy : gy + target_h, gx : gx + target_w] = np.round(blended).astype(np.uint8)
+
+
 def render_plate(
     rng: np.random.Generator,
     *,
     fmt: PlateFormat | None = None,
     text: str | None = None,
     two_line: bool | None = None,
+    font_file: str | None = None,
 ) -> SyntheticPlate:
     """Render one plate (RGB uint8, about 50 px high for one line, 100 px for two).
+
+    ``font_file``: a TrueType font for the characters (default OpenCV's built-in font).
 
     Examples
     --------
@@ -126,6 +171,13 @@ def render_plate(
         ink = tuple(int(v) for v in rng.integers(0, 120, 3))
     h = 100 if two_line else 50
     w = int(h * (1.6 if two_line else rng.uniform(4.0, 4.9)))
+
+    def put_line(line: str, where: tuple[int, int, int, int]) -> None:
+        if font_file is None:
+            _put_line(plate, line, where, ink, font, rng)
+        else:
+            _put_line_ttf(plate, line, where, ink, font_file, rng)
+
     plate = np.empty((h, w, 3), np.uint8)
     plate[:] = background
     cv2.rectangle(plate, (1, 1), (w - 2, h - 2), ink, 2)
@@ -151,16 +203,16 @@ def render_plate(
         else:
             split = math.ceil(len(text) / 2)
             top, bottom = text[:split], text[split:]
-        _put_line(plate, top, (left, 6, right, h // 2), ink, font, rng)
-        _put_line(plate, bottom, (left, h // 2, right, h - 6), ink, font, rng)
+        put_line(top, (left, 6, right, h // 2))
+        put_line(bottom, (left, h // 2, right, h - 6))
     elif fmt.country == "RU":
         region_w = int(w * 0.22)
         cv2.line(plate, (w - region_w, 3), (w - region_w, h - 4), ink, 2)
         region = text[6:]
-        _put_line(plate, text[:6], (left, 6, w - region_w - 3, h - 6), ink, font, rng)
-        _put_line(plate, region, (w - region_w + 3, 5, right, int(h * 0.7)), ink, font, rng)
+        put_line(text[:6], (left, 6, w - region_w - 3, h - 6))
+        put_line(region, (w - region_w + 3, 5, right, int(h * 0.7)))
     else:
-        _put_line(plate, text, (left, 6, right, h - 6), ink, font, rng)
+        put_line(text, (left, 6, right, h - 6))
     return SyntheticPlate(plate, text, fmt.country, bool(two_line))
 
 

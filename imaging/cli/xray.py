@@ -14,7 +14,12 @@ MODALITY = "xray"
 def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--low", metavar="LOW", help="low-energy image of a dual-energy pair")
     parser.add_argument("--reference", metavar="REF", help="reference scan (empty container)")
-    parser.add_argument("--detector", metavar="MODEL.onnx", help="a threat detector (YOLO export)")
+    parser.add_argument(
+        "--detector",
+        metavar="MODEL",
+        help="threat detector: a YOLO-layout ONNX file or shipped name (default xray-threat)",
+    )
+    parser.add_argument("--no-detector", action="store_true", help="run no threat detector")
     parser.add_argument("--anomaly-model", metavar="M.onnx", help="a model from fit-normal")
     parser.add_argument("--material-table", metavar="TABLE.json", help="calibrated material table")
     parser.add_argument("--preset", default="super", help="enhancement of the overlays")
@@ -22,7 +27,9 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
 
 def analyze_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     options: dict[str, Any] = {"preset": args.preset}
-    if args.detector:
+    if args.no_detector:
+        options["detector"] = None
+    elif args.detector:
         options["detector"] = args.detector
     if args.material_table:
         options["material_table"] = args.material_table

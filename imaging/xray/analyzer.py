@@ -1,5 +1,5 @@
 """The X-ray analyzer: calibrate, enhance, classify materials, flag dense areas, compare with a
-reference scan, and run a threat detector when one is given."""
+reference scan, and run a threat detector (the shipped one unless told otherwise)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from imaging._shared.errors import ShapeError
 from imaging.analyzer import AnalyzerBase, ImageInput, source_name
 from imaging.results import Detections, Result
 
-__all__ = ["XrayAnalyzer"]
+__all__ = ["DEFAULT_DETECTOR", "XrayAnalyzer"]
+
+DEFAULT_DETECTOR = "xray-threat"  # the shipped model of models/xray/
 
 
 def _load(value: Any) -> np.ndarray:
@@ -50,9 +52,12 @@ class XrayAnalyzer(AnalyzerBase):
         ``anomaly`` map and ``anomaly`` flags above ``anomaly_threshold`` (z-score).
     material_table : str, optional
         Path of a site's calibrated material table (JSON); default the XCOM-derived one.
-    detector : str, optional
-        Path of a threat detector in a YOLO export layout (or a shipped model name), run on
-        the enhanced display image through :class:`imaging.runtime.OnnxDetector`.
+    detector : str or None
+        Threat detector run on the display image through
+        :class:`imaging.runtime.OnnxDetector`: a shipped model name (default
+        ``"xray-threat"``, see ``models/xray/threat_detector.md`` for what it can and cannot
+        find), the path of any detector in a YOLO export layout, or None for none. Each
+        detection also raises a ``threat`` flag.
     detector_threshold : float
         Minimum detection score.
     providers : str
@@ -83,7 +88,7 @@ class XrayAnalyzer(AnalyzerBase):
         min_dense_area_px: int = 100,
         reference_threshold_a: float = 0.3,
         material_table: str | None = None,
-        detector: str | None = None,
+        detector: str | None = DEFAULT_DETECTOR,
         detector_threshold: float = 0.35,
         anomaly_model: str | None = None,
         anomaly_threshold: float = 4.0,
@@ -107,6 +112,11 @@ class XrayAnalyzer(AnalyzerBase):
 
             get_session(os.fspath(anomaly_model), providers=providers)  # opened once, here
         self.detector = None
+        if detector == DEFAULT_DETECTOR:
+            from imaging.runtime import shipped_models
+
+            if DEFAULT_DETECTOR not in shipped_models():  # a build without the model
+                detector = None
         if detector is not None:
             from imaging.runtime import OnnxDetector
 
@@ -209,6 +219,7 @@ class XrayAnalyzer(AnalyzerBase):
             with stage(timings, "detect"):
                 detections = self.detector(maps["display"])
                 models[self.detector.name] = self.detector.sha256
+            flags += _threat_flags(detections)
         return Result(
             source=source_name(image, context),
             modality=self.name,
@@ -220,3 +231,22 @@ class XrayAnalyzer(AnalyzerBase):
             models=models,
             image_shape=a_high.shape,
         )
+
+
+def _threat_flags(detections: Detections) -> list:
+    from imaging.results import Flag
+
+    labels = detections.data.get("label", ["threat"] * len(detections))
+    scores = detections.confidence
+    if scores is None:
+        scores = np.ones(len(detections))
+    return [
+        Flag(
+            "threat",
+            tuple(box),
+            float(score),
+            f"possible {label} ({score:.2f}): inspect by hand",
+            data={"label": str(label)},
+        )
+        for box, score, label in zip(detections.xyxy, scores, labels, strict=True)
+    ]

@@ -89,8 +89,32 @@ def encode(text: str) -> list[int]:
     return [1 + ALPHABET.index(c) for c in text]
 
 
+def system_fonts() -> list[str]:
+    """Upright sans and mono TrueType fonts of the machine (DejaVu, Liberation on Debian):
+    closer to plate lettering (DIN, FE-Schrift, GOST, US state fonts) than OpenCV's own."""
+    found = []
+    for folder in (
+        Path("/usr/share/fonts/truetype/dejavu"),
+        Path("/usr/share/fonts/truetype/liberation"),
+    ):
+        for path in sorted(folder.glob("*.ttf")):
+            name = path.stem
+            if ("Sans" in name or "Mono" in name) and not any(
+                k in name for k in ("Oblique", "Italic", "Light", "Math")
+            ):
+                found.append(str(path))
+    return found
+
+
+FONTS = system_fonts()
+TTF_SHARE = 0.6  # of the synthetic plates drawn with a TrueType font (when there are any)
+
+
 def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
-    plate = render_plate(rng)
+    font_file = None
+    if FONTS and rng.random() < TTF_SHARE:
+        font_file = FONTS[int(rng.integers(len(FONTS)))]
+    plate = render_plate(rng, font_file=font_file)
     image = augment(plate.image, rng, strength=strength)
     view = plate_views(image, size=INPUT_SIZE)[1 if plate.two_line else 0]
     text = plate.text

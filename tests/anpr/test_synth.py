@@ -64,3 +64,19 @@ def test_augment_keeps_type_and_adds_a_margin(strength):
     assert out.shape[0] >= plate.image.shape[0] and out.shape[1] >= plate.image.shape[1]
     if strength > 0:
         assert not np.array_equal(out[: plate.image.shape[0], : plate.image.shape[1]], plate.image)
+
+
+def test_truetype_glyphs_when_a_font_file_is_given():
+    import glob
+
+    fonts = sorted(glob.glob("/usr/share/fonts/truetype/*/*Sans*Bold.ttf"))
+    if not fonts:
+        pytest.skip("no TrueType sans font on this machine")
+    rng = np.random.default_rng(5)
+    plate = render_plate(rng, fmt=FORMATS[0], text=None, two_line=False, font_file=fonts[0])
+    default = render_plate(np.random.default_rng(5), fmt=FORMATS[0], two_line=False)
+    assert plate.image.shape[0] == 50 and plate.image.dtype == np.uint8
+    assert plate.text == default.text  # the font changes the glyphs, not the draws of the text
+    ink = (plate.image.mean(axis=2) < 100).mean()
+    assert 0.05 < ink < 0.95 and plate.image.std() > 20  # characters drawn, not blank
+    assert not np.array_equal(plate.image, default.image)
