@@ -306,7 +306,7 @@ def evaluate(onnx_path: Path) -> dict:
     from imaging.runtime import OnnxDetector
     from imaging.xray.analyzer import XrayAnalyzer
 
-    detector = OnnxDetector(str(onnx_path), conf_threshold=0.35)
+    detector = OnnxDetector(str(onnx_path), conf_threshold=0.25)
     rng = np.random.default_rng(99)
     tp = fp = fn = 0
     for k in range(60):
