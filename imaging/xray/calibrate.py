@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from imaging._shared.errors import ShapeError
+from imaging._shared.errors import DTypeError, ShapeError
 from imaging._shared.validation import check_image
 
 __all__ = [
     "DEFAULT_FLOOR",
     "attenuation",
+    "check_counts",
     "dead_elements",
     "destripe",
     "interpolate_rows",
     "normalize_lines",
 ]
+
+
+def check_counts(image: np.ndarray, name: str) -> None:
+    """Refuse dtypes that are not intensities or attenuations (bool, complex, strings...)."""
+    if image.dtype == bool or not (
+        np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)
+    ):
+        raise DTypeError(
+            f"{name}: X-ray data must be integer counts or float attenuation, got {image.dtype}"
+        )
+
 
 DEFAULT_FLOOR = 1e-4
 """Smallest transmission kept: A is clipped at −ln(1e−4) ≈ 9.2."""
@@ -115,6 +127,7 @@ def attenuation(
     from imaging.xray._kernels import flat_field_attenuation
 
     raw = check_image(raw, name="raw", ndim=2, dtypes=None)
+    check_counts(raw, "raw")
     h = raw.shape[0]
     dark_level = _levels(dark, h, "dark")
     if dark_level is None:

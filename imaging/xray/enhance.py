@@ -47,7 +47,10 @@ def to_attenuation(image: np.ndarray, *, floor: float = 1e-4) -> np.ndarray:
     >>> to_attenuation(np.array([[255, 94]], np.uint8)).round(2).tolist()
     [[0.0, 1.0]]
     """
+    from imaging.xray.calibrate import check_counts
+
     image = check_image(image, name="image", ndim=(2, 3), dtypes=None)
+    check_counts(image, "image")
     if image.ndim == 3:
         if image.dtype != np.uint8 or image.shape[2] not in (3, 4):
             raise ShapeError(

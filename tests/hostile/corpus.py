@@ -4,7 +4,9 @@ Each case is ``(name, bytes)``. Mutations start from small valid files made here
 corpus covers every format :func:`imaging.io.imread` reads: truncations, random bytes behind a
 valid signature, bit flips in headers, headers claiming huge sizes (decompression bombs),
 TIFF offsets pointing outside the file, NPY headers lying about shape or dtype, DICOM files
-without pixel data or with absurd sizes.
+without pixel data or with absurd sizes; then damaged FLIR R-JPEG, FFF and SEQ files
+(:func:`build_thermal_corpus`) and arrays with NaN, inf, no pixels, wrong dtypes or dimensions
+for the analyzers (:func:`build_array_corpus`).
 """
 
 from __future__ import annotations
@@ -189,3 +191,69 @@ def build_corpus(seed: int = 1234) -> list[tuple[str, bytes]]:
     cases.append(("dicom-zero-rows", _dicom(raw16, rows=0)))
     cases.append(("dicom-short-data", _dicom(raw16, rows=48)))
     return cases
+
+
+def build_thermal_corpus(seed: int = 4321) -> list[tuple[str, bytes]]:
+    """Damaged radiometric files: FLIR R-JPEGs with broken FFF records, FFF frames with bad
+    offsets and lengths, SEQ streams with bad frame offsets or cut mid-frame."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from fff_builder import build_fff, wrap_in_jpeg
+
+    from imaging.thermal.planck import ThermalParams
+
+    rng = np.random.default_rng(seed)
+    raw = (15000 + rng.integers(0, 3000, size=(12, 16))).astype(np.uint16)
+    fff = build_fff(raw, ThermalParams())
+    fff_be = build_fff(raw, ThermalParams(), ">")
+    valid = {
+        "fff": (fff, 0x200),
+        "fff-be": (fff_be, 0x200),
+        "rjpeg": (wrap_in_jpeg(fff, chunk=300), 0x300),
+        "seq": (fff * 3, 0x200),
+    }
+    cases = []
+    for name, (data, header) in valid.items():
+        for mutated_name, mutated in _mutations(name, data, rng, header):
+            cases.append((f"thermal-{mutated_name.replace('truncated', 'cut')}", mutated))
+    # directory entries pointing outside the frame: overwrite 4-byte fields with huge values
+    for k in range(12):
+        patched = bytearray(fff)
+        pos = int(rng.integers(0x40, min(0x200, len(fff) - 4)))
+        patched[pos : pos + 4] = struct.pack("<I", int(rng.integers(2**24, 2**32)))
+        cases.append((f"thermal-fff-badfield-{k}", bytes(patched)))
+    for k in range(6):  # a SEQ whose second frame starts at a wrong place
+        shift = int(rng.integers(1, 64))
+        cases.append((f"thermal-seq-offset-{k}", fff + fff[shift:] + fff))
+    return cases
+
+
+def build_array_corpus() -> list[tuple[str, np.ndarray]]:
+    """Arrays an analyzer may be handed: NaN, inf, empty, wrong dtype or dimensions."""
+    nan = np.full((16, 16), np.nan, np.float32)
+    some_nan = np.ones((16, 16), np.float32)
+    some_nan[3:5] = np.nan
+    inf = np.ones((16, 16), np.float64)
+    inf[0, 0] = np.inf
+    return [
+        ("array-all-nan", nan),
+        ("array-some-nan", some_nan),
+        ("array-inf", inf),
+        ("array-neg-inf", -inf),
+        ("array-empty-0x5", np.zeros((0, 5), np.uint8)),
+        ("array-empty-5x0", np.zeros((5, 0), np.uint16)),
+        ("array-1d", np.zeros(100, np.uint8)),
+        ("array-4d", np.zeros((2, 3, 4, 5), np.uint8)),
+        ("array-complex", np.zeros((8, 8), np.complex64)),
+        ("array-bool", np.ones((8, 8), bool)),
+        ("array-int64-huge", np.full((8, 8), 2**62, np.int64)),
+        ("array-float16", np.ones((8, 8), np.float16)),
+        ("array-1x1", np.zeros((1, 1), np.uint8)),
+        ("array-7-channels", np.zeros((8, 8, 7), np.uint8)),
+        ("array-object", np.array([[None, 1], [2, 3]], dtype=object)),
+        ("array-strings", np.array([["a", "b"], ["c", "d"]])),
+        ("array-huge-aspect", np.zeros((1, 20000), np.uint8)),
+        ("array-scalar", np.array(3.0)),
+    ]

@@ -1,5 +1,6 @@
-"""Every malformed input ends in an ImagingError (or decodes to a valid image) quickly and
-within a bounded address space; none crashes the process or raises anything else."""
+"""Every malformed input (image files, radiometric thermal files, odd arrays handed to each
+analyzer) ends in an ImagingError, or decodes or analyzes validly, quickly and within a bounded
+address space; none crashes the process or raises anything else."""
 
 import json
 import subprocess
@@ -52,3 +53,12 @@ def test_truncations_never_pass_silently(outcomes):
     assert all(o["outcome"] == "imaging_error" for o in cut), [
         o for o in cut if o["outcome"] != "imaging_error"
     ]
+
+
+def test_corpus_covers_images_thermal_files_and_arrays(outcomes):
+    kinds = {}
+    for o in outcomes:
+        kinds[o["kind"]] = kinds.get(o["kind"], 0) + 1
+    assert kinds.get("image", 0) >= 200
+    assert kinds.get("thermal", 0) >= 50  # R-JPEG, FFF and SEQ damage
+    assert kinds.get("array", 0) >= 45  # every odd array through each of the three analyzers
