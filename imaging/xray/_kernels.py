@@ -17,6 +17,30 @@ __all__ = [
 MIN_GAIN = 1e-9  # air - dark below this (counts) is a dead detector row: transmission 0
 
 
+PARALLEL_MIN_PIXELS = 1 << 20  # below this, one thread is faster than handing out work
+
+
+def _by_row_blocks(kernel, out: np.ndarray, raw: np.ndarray, dark, gain, *args) -> np.ndarray:
+    """Run a per-row kernel (compiled with ``nogil``) on blocks of rows in parallel threads
+    when the image is large; the blocks write disjoint parts of ``out``."""
+    import itertools
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(4, os.cpu_count() or 1, max(1, raw.shape[0] // 64))
+    if raw.size < PARALLEL_MIN_PIXELS or workers < 2:
+        return kernel(raw, dark, gain, *args, out)
+    edges = np.linspace(0, raw.shape[0], workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        jobs = [
+            pool.submit(kernel, raw[a:b], dark[a:b], gain[a:b], *args, out[a:b])
+            for a, b in itertools.pairwise(edges)
+        ]
+        for job in jobs:
+            job.result()
+    return out
+
+
 @njit(fastmath={"afn"})  # float32 and an approximate log: vectorised, error below 1e-6
 def _flat_field(raw, dark, gain, floor, out):
     h, w = raw.shape
@@ -44,7 +68,9 @@ def flat_field_attenuation(
     raw = np.asarray(raw)
     if raw.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raw = raw.astype(np.float64)
-    return _flat_field(np.ascontiguousarray(raw), dark.astype(np.float64), gain, float(floor), out)
+    return _by_row_blocks(
+        _flat_field, out, np.ascontiguousarray(raw), dark.astype(np.float64), gain, float(floor)
+    )
 
 
 def flat_field_attenuation_reference(
@@ -114,12 +140,13 @@ def flat_field_window_u16(
         raw = raw.astype(np.float64)
     out = np.empty(raw.shape, np.uint16)
     scale = 1.0 / max(float(hi) - float(lo), 1e-6)
-    return _flat_field_window(
+    return _by_row_blocks(
+        _flat_field_window,
+        out,
         np.ascontiguousarray(raw),
         dark.astype(np.float64),
         gain,
         float(floor),
         float(lo),
         scale,
-        out,
     )

@@ -68,3 +68,18 @@ def test_fused_flat_field_window_matches_the_two_steps(data, shape, hi):
     assert got.shape == raw.shape and got.dtype == np.uint16
     # float32 arithmetic against float64: a few counts of 65,535 at most
     assert np.abs(got.astype(np.int64) - two_steps.astype(np.int64)).max(initial=0) <= 4
+
+
+def test_large_images_split_across_threads_match_the_reference():
+    rng = np.random.default_rng(3)
+    raw = rng.integers(0, 40000, size=(1100, 1000)).astype(np.uint16)  # over the parallel size
+    dark = rng.uniform(200, 400, 1100)
+    air = dark + rng.uniform(0, 40000, 1100)
+    air[7] = dark[7]  # a dead row inside one block
+    got = flat_field_attenuation(raw, dark, air, floor=1e-4)
+    np.testing.assert_allclose(
+        got, flat_field_attenuation_reference(raw, dark, air, floor=1e-4), rtol=1e-5, atol=1e-5
+    )
+    fused = flat_field_window_u16(raw, dark, air, floor=1e-4, lo=0.0, hi=4.0)
+    two_steps = window_u16_reference(got, 0.0, 4.0)
+    assert np.abs(fused.astype(np.int64) - two_steps.astype(np.int64)).max() <= 4

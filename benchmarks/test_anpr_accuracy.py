@@ -1,0 +1,49 @@
+"""Plates end to end (detect, rectify, read) on the development photographs the models never
+trained on: every 4th photo of each openalpr set, sorted by name (``split`` in
+``models/anpr/train_detector.py``), 28 photos. Figures go to ``extra_info`` and are printed.
+
+A photo counts as read when the analyzer's most confident plate has the annotated text
+(strict), or the same text with O and 0 folded (the annotations sometimes write O for 0).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("IMAGING_SHARED_DATA", ROOT.parent / "shared" / "data")) / "anpr"
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"needs {DATA}")
+
+
+def test_end_to_end_on_held_back_photos(benchmark):
+    sys.path.insert(0, str(ROOT / "models" / "anpr"))
+    from train_detector import load_photos, split
+
+    from imaging.anpr.analyzer import AnprAnalyzer
+    from imaging.anpr.formats import normalize_text
+
+    _, held = split(load_photos())
+    analyzer = AnprAnalyzer(ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"))
+
+    def measure():
+        rows = []
+        for item in held:
+            result = analyzer.analyze(str(item["path"]))
+            texts = result.detections.data.get("text", [])
+            scores = result.detections.confidence
+            best = str(texts[int(scores.argmax())]) if len(texts) else ""
+            rows.append((item["path"].name, normalize_text(item["text"]), best))
+        strict = sum(t == b for _, t, b in rows) / len(rows)
+        folded = sum(t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows) / len(rows)
+        return {"photos": len(rows), "exact": strict, "exact_o0_folded": folded, "rows": rows}
+
+    figures = benchmark.pedantic(measure, rounds=1, iterations=1)
+    benchmark.extra_info.update({k: v for k, v in figures.items() if k != "rows"})
+    for name, truth, got in figures["rows"]:
+        print(f"{name:28s} {truth:10s} {got:10s} {'ok' if truth == got else ''}")
+    print({k: v for k, v in figures.items() if k != "rows"})
+    assert figures["photos"] == len(held)
