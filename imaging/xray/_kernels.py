@@ -20,20 +20,22 @@ MIN_GAIN = 1e-9  # air - dark below this (counts) is a dead detector row: transm
 PARALLEL_MIN_PIXELS = 1 << 20  # below this, one thread is faster than handing out work
 
 
-def _by_row_blocks(kernel, out: np.ndarray, raw: np.ndarray, dark, gain, *args) -> np.ndarray:
-    """Run a per-row kernel (compiled with ``nogil``) on blocks of rows in parallel threads
-    when the image is large; the blocks write disjoint parts of ``out``."""
+def _by_row_blocks(kernel, out: np.ndarray, sliced: tuple, fixed: tuple = ()) -> np.ndarray:
+    """``kernel(*sliced, *fixed, out)`` for a per-row kernel compiled with ``nogil``: on blocks
+    of rows in parallel threads when the image is large (each block writes its own rows of
+    ``out``), in one call otherwise. ``sliced`` arrays are cut by rows with ``out``."""
     import itertools
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = min(4, os.cpu_count() or 1, max(1, raw.shape[0] // 64))
-    if raw.size < PARALLEL_MIN_PIXELS or workers < 2:
-        return kernel(raw, dark, gain, *args, out)
-    edges = np.linspace(0, raw.shape[0], workers + 1).astype(int)
+    rows = out.shape[0]
+    workers = min(4, os.cpu_count() or 1, max(1, rows // 64))
+    if out.shape[0] * (out.size // max(rows, 1)) < PARALLEL_MIN_PIXELS or workers < 2:
+        return kernel(*sliced, *fixed, out)
+    edges = np.linspace(0, rows, workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as pool:
         jobs = [
-            pool.submit(kernel, raw[a:b], dark[a:b], gain[a:b], *args, out[a:b])
+            pool.submit(kernel, *(v[a:b] for v in sliced), *fixed, out[a:b])
             for a, b in itertools.pairwise(edges)
         ]
         for job in jobs:
@@ -68,9 +70,8 @@ def flat_field_attenuation(
     raw = np.asarray(raw)
     if raw.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raw = raw.astype(np.float64)
-    return _by_row_blocks(
-        _flat_field, out, np.ascontiguousarray(raw), dark.astype(np.float64), gain, float(floor)
-    )
+    sliced = (np.ascontiguousarray(raw), dark.astype(np.float64), gain)
+    return _by_row_blocks(_flat_field, out, sliced, (float(floor),))
 
 
 def flat_field_attenuation_reference(
@@ -140,13 +141,137 @@ def flat_field_window_u16(
         raw = raw.astype(np.float64)
     out = np.empty(raw.shape, np.uint16)
     scale = 1.0 / max(float(hi) - float(lo), 1e-6)
-    return _by_row_blocks(
-        _flat_field_window,
-        out,
-        np.ascontiguousarray(raw),
-        dark.astype(np.float64),
-        gain,
-        float(floor),
-        float(lo),
-        scale,
+    sliced = (np.ascontiguousarray(raw), dark.astype(np.float64), gain)
+    return _by_row_blocks(_flat_field_window, out, sliced, (float(floor), float(lo), scale))
+
+
+@njit
+def _filled_ratio(a_low, a_high, min_a_high, out):
+    h, w = a_high.shape
+    for y in range(h):
+        for x in range(w):
+            a = a_high[y, x]
+            out[y, x] = a_low[y, x] / a if a > min_a_high else np.float32(1.0)
+    return out
+
+
+def filled_ratio(a_low: np.ndarray, a_high: np.ndarray, min_a_high: float) -> np.ndarray:
+    """R = A_low / A_high as float32, 1.0 where A_high is too small to divide by (the input
+    of the median filter before :func:`classify_cells`)."""
+    out = np.empty(a_high.shape, np.float32)
+    sliced = (np.ascontiguousarray(a_low, np.float32), np.ascontiguousarray(a_high, np.float32))
+    return _by_row_blocks(_filled_ratio, out, sliced, (np.float32(min_a_high),))
+
+
+@njit
+def _bin(edges, value):
+    """searchsorted(edges, value, side="right") - 1, clipped to a valid cell."""
+    lo, hi = 0, edges.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if edges[mid] <= value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return min(max(lo - 1, 0), edges.size - 2)
+
+
+@njit
+def _classify_cells(
+    a_low, a_high, r_smooth, a_edges, r_edges, cells, min_ratio_a, min_a, max_a, starved_at, out
+):
+    h, w = a_high.shape
+    for y in range(h):
+        for x in range(w):
+            a = a_high[y, x]
+            valid = a > min_ratio_a
+            r = r_smooth[y, x] if valid else 1.0
+            c = cells[_bin(a_edges, a), _bin(r_edges, r)]
+            if starved_at > 0 and a_low[y, x] >= starved_at and a < max_a and valid and r >= 2.5:
+                c = 3  # METAL: a photon-starved low channel makes R a lower bound
+            if a < min_a:
+                c = 0
+            elif a < 1.5 * min_a:
+                c = 4
+            elif a >= max_a:
+                c = 5
+            out[y, x] = c
+    return out
+
+
+def classify_cells(a_low, a_high, r_smooth, table, *, min_ratio_a: float = 0.02) -> np.ndarray:
+    """The per-pixel part of :func:`imaging.xray.materials.classify` in one pass: table cell
+    of (A_high, smoothed R), the starved-low-channel rule, then air / thin / impenetrable."""
+    a_low = np.ascontiguousarray(a_low, np.float32)
+    ceiling = float(a_low.max()) if a_low.size else 0.0
+    out = np.empty(a_high.shape, np.uint8)
+    sliced = (
+        a_low,
+        np.ascontiguousarray(a_high, np.float32),
+        np.ascontiguousarray(r_smooth, np.float32),
     )
+    fixed = (
+        np.asarray(table.a_edges, np.float64),
+        np.asarray(table.r_edges, np.float64),
+        np.ascontiguousarray(table.classes, np.uint8),
+        np.float32(min_ratio_a),
+        np.float32(table.min_a_high),
+        np.float32(table.max_a_high),
+        np.float32(ceiling - 0.2 if ceiling >= 6.0 else 0.0),
+    )
+    return _by_row_blocks(_classify_cells, out, sliced, fixed)
+
+
+def classify_cells_reference(a_low, a_high, r_smooth, table, *, min_ratio_a: float = 0.02):
+    """:func:`classify_cells` in plain numpy."""
+    a_low = np.asarray(a_low, np.float32)
+    a_high = np.asarray(a_high, np.float32)
+    valid = a_high > np.float32(min_ratio_a)
+    r = np.where(valid, r_smooth, np.float32(1.0)).astype(np.float32)
+    ia = np.clip(
+        np.searchsorted(table.a_edges, a_high, side="right") - 1, 0, len(table.a_edges) - 2
+    )
+    ir = np.clip(np.searchsorted(table.r_edges, r, side="right") - 1, 0, len(table.r_edges) - 2)
+    classes = table.classes[ia, ir].astype(np.uint8)
+    ceiling = float(a_low.max()) if a_low.size else 0.0
+    if ceiling >= 6.0:
+        starved = (a_low >= np.float32(ceiling - 0.2)) & (a_high < np.float32(table.max_a_high))
+        classes[starved & valid & (r >= 2.5)] = 3
+    min_a = np.float32(table.min_a_high)
+    classes[a_high < min_a] = 0
+    classes[(a_high >= min_a) & (a_high < np.float32(1.5) * min_a)] = 4
+    classes[a_high >= np.float32(table.max_a_high)] = 5
+    return classes
+
+
+@njit
+def _colour(a_high, classes, lut, scale, out):
+    h, w = a_high.shape
+    top = lut.shape[1] - 1
+    n_classes = lut.shape[0] - 1
+    for y in range(h):
+        for x in range(w):
+            a = a_high[y, x]
+            k = 0 if not a > 0 else min(int(a * scale), top)
+            c = min(classes[y, x], n_classes)
+            out[y, x, 0] = lut[c, k, 0]
+            out[y, x, 1] = lut[c, k, 1]
+            out[y, x, 2] = lut[c, k, 2]
+    return out
+
+
+def colour_by_class(a_high: np.ndarray, classes: np.ndarray, lut: np.ndarray, max_a: float):
+    """RGB uint8 from a (classes, bins, 3) colour table indexed by class and quantised A."""
+    out = np.empty((*a_high.shape, 3), np.uint8)
+    scale = np.float32((lut.shape[1] - 1) / max_a)
+    sliced = (np.ascontiguousarray(a_high, np.float32), np.ascontiguousarray(classes, np.uint8))
+    return _by_row_blocks(_colour, out, sliced, (np.ascontiguousarray(lut), scale))
+
+
+def colour_by_class_reference(a_high, classes, lut, max_a):
+    """:func:`colour_by_class` in plain numpy."""
+    a = np.clip(np.nan_to_num(np.asarray(a_high, np.float32), nan=0.0), 0, max_a)
+    index = np.minimum(
+        (a * np.float32((lut.shape[1] - 1) / max_a)).astype(np.int64), lut.shape[1] - 1
+    )
+    return lut[np.minimum(classes, lut.shape[0] - 1), index]

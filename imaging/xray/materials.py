@@ -158,26 +158,17 @@ def classify(
     """
     import cv2
 
+    from imaging.xray._kernels import classify_cells, filled_ratio
+
     table = table or load_table()
-    r = ratio(a_low, a_high)
+    a_low = check_image(a_low, name="a_low", ndim=2, dtypes=(np.float32, np.float64))
+    a_high = check_image(a_high, name="a_high", ndim=2, dtypes=(np.float32, np.float64))
+    if a_low.shape != a_high.shape:
+        raise ShapeError(f"a_low {a_low.shape} and a_high {a_high.shape} differ in shape")
+    r = filled_ratio(a_low, a_high, 0.02)
     if smooth and smooth > 1:
-        filled = np.nan_to_num(r, nan=1.0).astype(np.float32)
-        r_s = cv2.medianBlur(filled, smooth if smooth in (3, 5) else 5)
-        r = np.where(np.isnan(r), np.nan, r_s)
-    a_high = np.asarray(a_high, np.float32)
-    classes = table.lookup(a_high, np.nan_to_num(r, nan=1.0)).astype(np.uint8)
-    # The low-energy channel runs out of photons first behind metal: where it is saturated,
-    # R is only a lower bound, and a lower bound well above aluminium's still means metal.
-    a_low = np.asarray(a_low, np.float32)
-    ceiling = float(a_low.max()) if a_low.size else 0.0
-    if ceiling >= 6.0:
-        starved = (a_low >= ceiling - 0.2) & (a_high < table.max_a_high)
-        classes[starved & (np.nan_to_num(r, nan=0.0) >= 2.5)] = METAL
-    classes[a_high < table.min_a_high] = NONE
-    thin = (a_high >= table.min_a_high) & (a_high < 1.5 * table.min_a_high)
-    classes[thin] = UNCLASSIFIABLE
-    classes[a_high >= table.max_a_high] = IMPENETRABLE
-    return classes
+        r = cv2.medianBlur(r, smooth if smooth in (3, 5) else 5)
+    return classify_cells(a_low, a_high, r, table)
 
 
 def colorize(a_high: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -185,12 +176,9 @@ def colorize(a_high: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
     Organic orange, mixed green, metal blue, impenetrable black, air white.
     """
-    a = np.clip(np.asarray(a_high, np.float32), 0, _LUT_MAX_A)
-    index = (a * (_LUT_SIZE - 1) / _LUT_MAX_A).astype(np.int32)
-    classes = np.asarray(classes, np.uint8)
-    # one table per class: RGB as a function of the quantised attenuation
-    table = _colour_table()
-    return table[np.minimum(classes, len(CLASS_NAMES) - 1), index]
+    from imaging.xray._kernels import colour_by_class
+
+    return colour_by_class(np.asarray(a_high, np.float32), classes, _colour_table(), _LUT_MAX_A)
 
 
 _LUT_SIZE = 2048

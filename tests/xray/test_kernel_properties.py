@@ -83,3 +83,30 @@ def test_large_images_split_across_threads_match_the_reference():
     fused = flat_field_window_u16(raw, dark, air, floor=1e-4, lo=0.0, hi=4.0)
     two_steps = window_u16_reference(got, 0.0, 4.0)
     assert np.abs(fused.astype(np.int64) - two_steps.astype(np.int64)).max() <= 4
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data(), shape=shapes)
+def test_material_kernels_match_their_references(data, shape):
+    from imaging.xray import materials as mat
+    from imaging.xray._kernels import (
+        classify_cells,
+        classify_cells_reference,
+        colour_by_class,
+        colour_by_class_reference,
+        filled_ratio,
+    )
+
+    a_high = data.draw(arrays(np.float32, shape, elements=st.floats(0, 12, width=32)))
+    factor = data.draw(arrays(np.float32, shape, elements=st.floats(0.5, 8, width=32)))
+    a_low = (a_high * factor).astype(np.float32)
+    table = mat.load_table()
+    r = filled_ratio(a_low, a_high, 0.02)
+    assert r.dtype == np.float32 and np.isfinite(r).all()
+    got = classify_cells(a_low, a_high, r, table)
+    np.testing.assert_array_equal(got, classify_cells_reference(a_low, a_high, r, table))
+    assert got.shape == shape and got.dtype == np.uint8 and got.max(initial=0) <= mat.IMPENETRABLE
+    lut = mat._colour_table()
+    colours = colour_by_class(a_high, got, lut, 10.0)
+    np.testing.assert_array_equal(colours, colour_by_class_reference(a_high, got, lut, 10.0))
+    assert colours.shape == (*shape, 3) and colours.dtype == np.uint8
