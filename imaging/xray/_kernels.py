@@ -112,19 +112,31 @@ def window_u16_reference(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.floor(65535.0 * (1.0 - scaled) + 0.5).astype(np.uint16)
 
 
-@njit(fastmath={"afn"})
-def _flat_field_window(raw, dark, gain, floor, lo, scale, out):
+# ln(1 + m) at the middle of each of 2^14 mantissa intervals: with the float's exponent, a log
+# accurate to 3e-5, two integer operations and one table read per pixel
+_LN_MANTISSA = np.log1p((np.arange(1 << 14) + 0.5) / (1 << 14)).astype(np.float32)
+
+
+@njit
+def _flat_field_window(raw, dark, gain, floor, lo, scale, ln_mantissa, out):
     h, w = raw.shape
     low = np.float32(floor)
     high = np.float32(1.0 / floor)
+    ln2 = np.float32(0.6931471805599453)
     lo32 = np.float32(lo)
     scale32 = np.float32(scale)
+    buffer = np.empty(w, np.float32)
+    bits = buffer.view(np.int32)
     for y in range(h):
         d = np.float32(dark[y])
         inverse = np.float32(1.0 / gain[y]) if gain[y] > MIN_GAIN else np.float32(0.0)
         for x in range(w):
             t = (np.float32(raw[y, x]) - d) * inverse
-            v = (-np.log(min(max(t, low), high)) - lo32) * scale32
+            buffer[x] = min(max(t, low), high)
+        for x in range(w):
+            b = bits[x]
+            ln_t = np.float32(((b >> 23) & 0xFF) - 127) * ln2 + ln_mantissa[(b >> 9) & 0x3FFF]
+            v = (np.float32(0.0) - ln_t - lo32) * scale32
             v = min(max(v, np.float32(0.0)), np.float32(1.0))
             out[y, x] = np.uint16(np.float32(65535.0) * (np.float32(1.0) - v) + np.float32(0.5))
     return out
@@ -134,7 +146,9 @@ def flat_field_window_u16(
     raw: np.ndarray, dark: np.ndarray, air: np.ndarray, *, floor: float, lo: float, hi: float
 ) -> np.ndarray:
     """``window_u16(flat_field_attenuation(raw, dark, air, floor=floor), lo, hi)`` in one
-    pass, without the float32 attenuation image in between."""
+    pass, without the float32 attenuation image in between; the logarithm comes from the
+    float's exponent and a 16,384-entry mantissa table (error under 3e-5, a count or two of
+    the 16-bit display)."""
     gain = (air - dark).astype(np.float64)
     raw = np.asarray(raw)
     if raw.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
@@ -142,7 +156,8 @@ def flat_field_window_u16(
     out = np.empty(raw.shape, np.uint16)
     scale = 1.0 / max(float(hi) - float(lo), 1e-6)
     sliced = (np.ascontiguousarray(raw), dark.astype(np.float64), gain)
-    return _by_row_blocks(_flat_field_window, out, sliced, (float(floor), float(lo), scale))
+    fixed = (float(floor), float(lo), scale, _LN_MANTISSA)
+    return _by_row_blocks(_flat_field_window, out, sliced, fixed)
 
 
 @njit
