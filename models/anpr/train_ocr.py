@@ -107,7 +107,7 @@ def system_fonts() -> list[str]:
 
 
 FONTS = system_fonts()
-TTF_SHARE = 0.6  # of the synthetic plates drawn with a TrueType font (when there are any)
+TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share; shipped model: 0)
 
 
 def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
@@ -356,9 +356,18 @@ def main() -> None:
     parser.add_argument("--evaluate-only", action="store_true")
     parser.add_argument("--arch", choices=["base", "small"], default="small")
     parser.add_argument(
+        "--ttf-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic plates drawn in the system's TrueType fonts (0.6 tried on "
+        "2026-11-25: better photo crops, worse US crops; not shipped)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
+    global TTF_SHARE
+    TTF_SHARE = args.ttf_share
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
