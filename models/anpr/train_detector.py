@@ -456,9 +456,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
-    onnx_path = HERE / "plate_detector.onnx"
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.out / "plate_detector.onnx"
     if not args.evaluate_only:
         net = train(args.minutes)
         export(net, onnx_path)
@@ -477,11 +481,11 @@ def main() -> None:
             "card": "plate_detector.md",
             "description": "number-plate detector with corners, 416x416, CenterNet-style",
         }
-        (HERE / "plate_detector.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+        (args.out / "plate_detector.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     metrics = evaluate(onnx_path)
     metrics.pop("corner_error")
     print(json.dumps(metrics, indent=2))
-    (HERE / "plate_detector_eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (args.out / "plate_detector_eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
 if __name__ == "__main__":
