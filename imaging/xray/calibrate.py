@@ -23,7 +23,23 @@ __all__ = [
 
 
 def check_counts(image: np.ndarray, name: str) -> None:
-    """Refuse dtypes that are not intensities or attenuations (bool, complex, strings...)."""
+    """Refuse dtypes that are not intensities or attenuations (bool, complex, strings...).
+
+    Raises
+    ------
+    DTypeError
+        For any dtype other than integers and floats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_counts(np.zeros((2, 2), np.uint16), "raw")
+    >>> try:
+    ...     check_counts(np.zeros((2, 2), bool), "raw")
+    ... except DTypeError as exc:
+    ...     print(str(exc).split(",")[-1])
+     got bool
+    """
     if image.dtype == bool or not (
         np.issubdtype(image.dtype, np.integer) or np.issubdtype(image.dtype, np.floating)
     ):
