@@ -121,8 +121,12 @@ class XrayAnalyzer(AnalyzerBase):
         if detector is not None:
             from imaging.runtime import OnnxDetector
 
+            # one flag per object: a knife also scored as a blade is still one knife
             self.detector = OnnxDetector(
-                detector, conf_threshold=detector_threshold, providers=providers
+                detector,
+                conf_threshold=detector_threshold,
+                class_agnostic=True,
+                providers=providers,
             )
 
     def warmup(self) -> None:
