@@ -114,6 +114,13 @@ def _record_order(record: bytes | memoryview) -> str:
     return ">" if first >= 0x100 else "<"
 
 
+# signatures of the encoded raw frames; anything else is raw 16-bit counts (a frame that starts
+# like a PNG but is not one is damaged, not raw)
+_PNG = b"\x89PNG\r\n\x1a\n"
+_JPEG = b"\xff\xd8\xff"  # JPEG-LS
+_TIFF = (b"II*\0", b"MM\0*")
+
+
 def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]:
     if len(record) < 0x20:
         raise FFFError(f"{name}: raw-data record is shorter than its header")
@@ -121,8 +128,7 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
     width, height = struct.unpack_from(order + "HH", record, 2)
     if width == 0 or height == 0 or width * height > 1 << 26:
         raise FFFError(f"{name}: raw-data record gives an image of {width}x{height}")
-    signature = bytes(record[0x20:0x28])
-    if not signature.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\0", b"MM\0*")):
+    if not bytes(record[0x20:0x28]).startswith((_PNG[:4], _JPEG, *_TIFF)):
         needed = width * height * 2
         if len(record) - 0x20 < needed:
             raise TruncatedImageError(
@@ -139,7 +145,7 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
             f"{name}: the raw frame's stream declares {declared[0]}x{declared[1]} pixels, its "
             f"record announces {width}x{height}"
         )
-    if payload.startswith(b"\x89PNG\r\n\x1a\n"):
+    if payload.startswith(_PNG):
         import imagecodecs
 
         try:  # imagecodecs raises on damage where OpenCV prints libpng errors to stderr
@@ -152,7 +158,7 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
             )
         # FLIR writes the PNG's 16-bit samples in little-endian order: swap after decoding
         return _checked_shape(image.byteswap(), width, height, name), "png"
-    if payload.startswith(b"\xff\xd8\xff"):
+    if payload.startswith(_JPEG):
         try:
             import imagecodecs
 
@@ -162,7 +168,7 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
         if image.dtype.itemsize > 2 or image.ndim != 2:
             raise FFFError(f"{name}: the JPEG-LS raw frame is {image.dtype} {image.shape}")
         return _checked_shape(image.astype(np.uint16), width, height, name), "jpegls"
-    if payload[:4] in (b"II*\0", b"MM\0*"):
+    if payload.startswith(_TIFF):
         import tifffile
 
         try:
@@ -172,7 +178,7 @@ def _decode_raw(record: bytes | memoryview, name: str) -> tuple[np.ndarray, str]
         if image.dtype != np.uint16 or image.ndim != 2:
             raise FFFError(f"{name}: the TIFF raw frame is {image.dtype} {image.shape}")
         return _checked_shape(image, width, height, name), "tiff"
-    raise FFFError(f"{name}: raw-data record holds no known image format")  # pragma: no cover
+    raise FFFError(f"{name}: the raw frame starts like a PNG but its signature is damaged")
 
 
 _JPEG_SOF = frozenset(
@@ -184,9 +190,9 @@ def _declared_size(payload: bytes) -> tuple[int, int] | None:
     """(width, height) written in a PNG, JPEG-LS or TIFF stream's header, read without
     decoding it; None for raw data or when the header cannot be read (the decoder reports)."""
     try:
-        if payload.startswith(b"\x89PNG\r\n\x1a\n") and payload[12:16] == b"IHDR":
+        if payload.startswith(_PNG) and payload[12:16] == b"IHDR":
             return struct.unpack_from(">II", payload, 16)
-        if payload.startswith(b"\xff\xd8\xff"):
+        if payload.startswith(_JPEG):
             pos = 2
             while pos + 4 <= len(payload) and payload[pos] == 0xFF:
                 marker = payload[pos + 1]

@@ -124,15 +124,16 @@ def flir_fff_from_jpeg(data: bytes, *, name: str = "<jpeg>") -> bytes:
     b'hello world'
     """
     view = memoryview(data)
+    spans = _segment_spans(data, name)
     chunks: dict[int, memoryview] = {}
     last = -1
-    for marker, start, end in _segment_spans(data, name):
+    for marker, start, end in spans:
         if marker == 0xE1 and end - start >= 8 and data[start : start + 5] == b"FLIR\0":
             index, last_index = data[start + 6], data[start + 7]
             chunks.setdefault(index, view[start + 8 : end])
             last = max(last, last_index)
     if not chunks:
-        segments = jpeg_segments(data, name=name)
+        segments = [(marker, data[start:end]) for marker, start, end in spans]
         has_app3 = any(marker == 0xE3 for marker, _ in segments)
         is_dji = any(b"DJI" in payload[:4096] for marker, payload in segments if marker == 0xE1)
         if has_app3 and is_dji:

@@ -19,6 +19,7 @@ __all__ = [
     "destripe",
     "interpolate_rows",
     "normalize_lines",
+    "reference_levels",
 ]
 
 
@@ -104,6 +105,34 @@ def interpolate_rows(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def reference_levels(
+    raw: np.ndarray, *, dark: np.ndarray | None = None, air: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row dark and air levels (H,) float64 for a raw scan: the medians of the reference
+    lines when given; else 0 for dark, and for air 255 (uint8 transmission) or the 99.5th
+    percentile of each row's counts (a row usually sees air somewhere).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dark, air = reference_levels(np.full((2, 3), 900, np.uint16), dark=np.array([100, 90]))
+    >>> dark.tolist(), air.tolist()
+    ([100.0, 90.0], [900.0, 900.0])
+    """
+    h = raw.shape[0]
+    dark_level = _levels(dark, h, "dark")
+    if dark_level is None:
+        dark_level = np.zeros(h)
+    air_level = _levels(air, h, "air")
+    if air_level is None:
+        if raw.dtype == np.uint8:
+            air_level = np.full(h, 255.0)
+        else:
+            row_top = np.percentile(raw, 99.5, axis=1).astype(np.float64)
+            air_level = np.maximum(row_top, dark_level + 1)
+    return dark_level, air_level
+
+
 def attenuation(
     raw: np.ndarray,
     *,
@@ -145,16 +174,7 @@ def attenuation(
     raw = check_image(raw, name="raw", ndim=2, dtypes=None)
     check_counts(raw, "raw")
     h = raw.shape[0]
-    dark_level = _levels(dark, h, "dark")
-    if dark_level is None:
-        dark_level = np.zeros(h)
-    air_level = _levels(air, h, "air")
-    if air_level is None:
-        if raw.dtype == np.uint8:
-            air_level = np.full(h, 255.0)
-        else:
-            row_top = np.percentile(raw, 99.5, axis=1).astype(np.float64)
-            air_level = np.maximum(row_top, dark_level + 1)
+    dark_level, air_level = reference_levels(raw, dark=dark, air=air)
     a = flat_field_attenuation(raw, dark_level, air_level, floor=floor)
     if fix_dead and air is not None:
         dead = dead_elements(air_level, dark_level)

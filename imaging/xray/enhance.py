@@ -214,32 +214,26 @@ def console_chain(
     """
     import cv2
 
-    from imaging.xray._kernels import flat_field_window_u16
-    from imaging.xray.calibrate import DEFAULT_FLOOR, _levels, attenuation, dead_elements
+    from imaging.xray._kernels import flat_field_attenuation, flat_field_window_u16
+    from imaging.xray.calibrate import DEFAULT_FLOOR, dead_elements, reference_levels
 
     raw = check_image(raw, name="raw", ndim=2, dtypes=None)
     h = raw.shape[0]
-    step = max(1, h // 128)  # the window's top from every step-th detector row
-    sample = attenuation(
-        raw[::step],
-        dark=None if dark is None else np.asarray(dark)[::step],
-        air=None if air is None else np.asarray(air)[::step],
+    dark_level, air_level = reference_levels(raw, dark=dark, air=air)
+    dead = dead_elements(air_level, dark_level) if air is not None else np.zeros(0, int)
+    if dead.size >= h // 2:
+        dead = np.zeros(0, int)  # mostly "dead": the reference lines are wrong, not the rows
+    # the window's top from every step-th good detector row
+    rows = np.setdiff1d(np.arange(0, h, max(1, h // 128)), dead)
+    if rows.size == 0:
+        rows = np.arange(h)
+    sample = flat_field_attenuation(
+        raw[rows], dark_level[rows], air_level[rows], floor=DEFAULT_FLOOR
     )
     top = max(_display_top(sample), 1e-3)
-    dark_level = _levels(dark, h, "dark")
-    dark_level = np.zeros(h) if dark_level is None else dark_level
-    air_level = _levels(air, h, "air")
-    if air_level is None:
-        if raw.dtype == np.uint8:
-            air_level = np.full(h, 255.0)
-        else:
-            row_top = np.percentile(raw[:, :: max(1, raw.shape[1] // 512)], 99.5, axis=1)
-            air_level = np.maximum(row_top.astype(np.float64), dark_level + 1)
     g16 = flat_field_window_u16(raw, dark_level, air_level, floor=DEFAULT_FLOOR, lo=0.0, hi=top)
-    if air is not None:
-        dead = dead_elements(air_level, dark_level)
-        if 0 < dead.size < h // 2:
-            g16 = _interpolate_rows_u16(g16, dead)
+    if dead.size:
+        g16 = _interpolate_rows_u16(g16, dead)
     equalised = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles)).apply(g16)
     if amount <= 0:
         return equalised

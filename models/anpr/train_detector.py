@@ -390,30 +390,41 @@ def train(minutes: float, batch: int = 12) -> PlateNet:
     return net
 
 
-def export(net: PlateNet, path: Path) -> None:
-    net.eval()
-    model = Exported(net).eval()
-    dummy = torch.zeros(1, 3, SIZE, SIZE)
+def export_onnx(
+    model: nn.Module, path: Path, outputs: list[str], metadata: dict, size: int = SIZE
+) -> None:
+    """Export a 1x3x``size``x``size`` detector graph and write ``metadata`` (``names``, ``imgsz``,
+    ``producer``...) into it, as Ultralytics exports do (the X-ray trainer uses it too)."""
     torch.onnx.export(
-        model,
-        dummy,
+        model.eval(),
+        torch.zeros(1, 3, size, size),
         str(path),
         input_names=["images"],
-        output_names=["boxes", "corners"],
+        output_names=outputs,
         opset_version=17,
         dynamo=False,
     )
     import onnx
 
     graph = onnx.load(str(path))
-    for key, value in (
-        ("names", "{0: 'plate'}"),
-        ("imgsz", f"[{SIZE}, {SIZE}]"),
-        ("producer", "imaging models/anpr/train_detector.py"),
-    ):
+    for key, value in metadata.items():
         entry = graph.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(graph, str(path))
+
+
+def export(net: PlateNet, path: Path) -> None:
+    net.eval()
+    export_onnx(
+        Exported(net),
+        path,
+        ["boxes", "corners"],
+        {
+            "names": "{0: 'plate'}",
+            "imgsz": f"[{SIZE}, {SIZE}]",
+            "producer": "imaging models/anpr/train_detector.py",
+        },
+    )
 
 
 def evaluate(onnx_path: Path) -> dict:

@@ -35,7 +35,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "models" / "anpr"))
 
-from train_detector import PlateNet, focal  # noqa: E402
+from train_detector import PlateNet, export_onnx, focal  # noqa: E402
 
 from imaging.xray import materials as mat  # noqa: E402
 from imaging.xray.calibrate import attenuation  # noqa: E402
@@ -236,27 +236,18 @@ def train(minutes: float, folder: Path, batch: int = 24) -> PlateNet:
 
 def export(net: PlateNet, path: Path) -> None:
     net.eval()
-    torch.onnx.export(
-        Exported(net).eval(),
-        torch.zeros(1, 3, SIZE, SIZE),
-        str(path),
-        input_names=["images"],
-        output_names=["output0"],
-        opset_version=17,
-        dynamo=False,
-    )
-    import onnx
-
-    graph = onnx.load(str(path))
     names = "{" + ", ".join(f"{k}: '{n}'" for k, n in enumerate(CLASSES)) + "}"
-    for key, value in (
-        ("names", names),
-        ("imgsz", f"[{SIZE}, {SIZE}]"),
-        ("producer", "imaging models/xray/train_threat.py"),
-    ):
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(graph, str(path))
+    export_onnx(
+        Exported(net),
+        path,
+        ["output0"],
+        {
+            "names": names,
+            "imgsz": f"[{SIZE}, {SIZE}]",
+            "producer": "imaging models/xray/train_threat.py",
+        },
+        size=SIZE,
+    )
 
 
 def _covers(flag_box, truth_box, min_iou: float = 0.3) -> bool:
