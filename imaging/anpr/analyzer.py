@@ -10,7 +10,9 @@ import numpy as np
 from imaging.analyzer import AnalyzerBase, ImageInput, source_name
 from imaging.results import Detections, Result
 
-__all__ = ["AnprAnalyzer"]
+__all__ = ["MIN_PLATE_CHARS", "AnprAnalyzer"]
+
+MIN_PLATE_CHARS = 3  # shorter readings are signs, stickers or parts of a plate, not plates
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -98,7 +100,7 @@ class AnprAnalyzer(AnalyzerBase):
                 countries=context.get("countries", self.countries),
                 providers=self.providers,
             )
-        keep = np.array([bool(t.text) for t in texts], bool)
+        keep = np.array([len(t.text) >= MIN_PLATE_CHARS for t in texts], bool)
         if len(dets):
             alternatives = np.empty(len(texts), dtype=object)
             alternatives[:] = [

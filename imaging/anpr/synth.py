@@ -5,7 +5,8 @@ and deterministic for a seed; ``font_file=`` draws them from a TrueType font ins
 uses the system's sans fonts, closer to DIN and the US state fonts).
 Layouts follow the formats' look: a national band on the left for EU,
 Kazakh and Ukrainian plates, a region box on the right for Russian plates, two-line layouts
-for Kazakh rear and motorcycle plates.
+for Kazakh rear and motorcycle plates, and for US plates a 2:1 plate with the state's name
+above and a slogan below the characters, stickers, printed scenery and dealer frames.
 """
 
 from __future__ import annotations
@@ -163,12 +164,10 @@ def render_plate(
     background = np.array([245, 245, 240]) if light else np.array([25, 25, 30])
     if fmt.country in ("UK", "NL") and rng.random() < 0.5:
         background = np.array([250, 205, 20])  # yellow rear plate
-    if fmt.country == "US":
-        background = rng.integers(150, 256, 3)
     background = np.clip(background + rng.integers(-15, 15, 3), 0, 255)
     ink = (20, 20, 25) if light else (235, 235, 235)
-    if fmt.country == "US" and rng.random() < 0.4:
-        ink = tuple(int(v) for v in rng.integers(0, 120, 3))
+    if fmt.country == "US" and not two_line:
+        return _render_us(rng, text, font, font_file)
     h = 100 if two_line else 50
     w = int(h * (1.6 if two_line else rng.uniform(4.0, 4.9)))
 
@@ -214,6 +213,139 @@ def render_plate(
     else:
         put_line(text, (left, 6, right, h - 6))
     return SyntheticPlate(plate, text, fmt.country, bool(two_line))
+
+
+_US_STATES = (
+    "ALABAMA ALASKA ARIZONA ARKANSAS CALIFORNIA COLORADO CONNECTICUT DELAWARE FLORIDA GEORGIA "
+    "HAWAII IDAHO ILLINOIS INDIANA IOWA KANSAS KENTUCKY LOUISIANA MAINE MARYLAND MASSACHUSETTS "
+    "MICHIGAN MINNESOTA MISSISSIPPI MISSOURI MONTANA NEBRASKA NEVADA OHIO OKLAHOMA OREGON "
+    "PENNSYLVANIA TENNESSEE TEXAS UTAH VERMONT VIRGINIA WASHINGTON WISCONSIN WYOMING"
+).split()
+_US_SLOGANS = (
+    "LAND OF LINCOLN",
+    "THE FIRST STATE",
+    "GREAT FACES GREAT PLACES",
+    "PEACE GARDEN STATE",
+    "SUNSHINE STATE",
+    "GRAND CANYON STATE",
+    "LIVE FREE OR DIE",
+    "EMPIRE STATE",
+    "LAND OF ENCHANTMENT",
+    "moving forward",
+    "Treasure the Chesapeake",
+    "Cultural Trust",
+    "FAMOUS POTATOES",
+    "THE NATURAL STATE",
+    "dealer name city",
+)
+
+
+def _smooth_field(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """A low-frequency random field in [-1, 1] (scenery printed on many US plates)."""
+    import cv2
+
+    coarse = rng.uniform(-1, 1, (int(rng.integers(2, 5)), int(rng.integers(3, 9)))).astype(
+        np.float32
+    )
+    return cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+def _render_us(
+    rng: np.random.Generator, text: str, font: int, font_file: str | None
+) -> SyntheticPlate:
+    """A US-style plate: 2:1, the state's name above and a slogan below the characters, date
+    stickers in the corners, sometimes a picture behind and an emblem splitting the text, often
+    in a dealer frame. The characters fill about half of the plate's height."""
+    import cv2
+
+    h, w = 100, int(100 * rng.uniform(1.8, 2.15))
+    dark_plate = rng.random() < 0.15
+    if dark_plate:
+        background = rng.integers(0, 90, 3)
+        ink = tuple(int(v) for v in rng.integers(170, 256, 3))
+    else:
+        background = rng.integers(170, 256, 3)
+        ink = tuple(int(v) for v in rng.integers(0, 110, 3))
+    plate = np.empty((h, w, 3), np.float32)
+    plate[:] = background
+    if rng.random() < 0.5:  # a printed scene or gradient behind the characters
+        tint = rng.uniform(-70, 70, 3).astype(np.float32)
+        plate += _smooth_field(rng, (h, w))[..., None] * tint
+    plate = np.clip(plate, 0, 255).astype(np.uint8)
+    accent = tuple(int(v) for v in rng.integers(0, 256, 3))
+    header = str(rng.choice(_US_STATES))
+    if rng.random() < 0.4:
+        header = header.title()
+    header_font = int(
+        rng.choice(
+            [
+                cv2.FONT_HERSHEY_SIMPLEX,
+                cv2.FONT_HERSHEY_COMPLEX,
+                cv2.FONT_HERSHEY_TRIPLEX,
+                cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+                cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
+            ]
+        )
+    )
+    top = int(h * rng.uniform(0.22, 0.3))
+    bottom = int(h * rng.uniform(0.72, 0.8))
+    header_colour = accent if rng.random() < 0.6 else ink
+    _put_line(plate, header, (int(w * 0.2), 2, int(w * 0.8), top), header_colour, header_font, rng)
+    if rng.random() < 0.8:
+        slogan = str(rng.choice(_US_SLOGANS))
+        _put_line(
+            plate,
+            slogan,
+            (int(w * 0.15), bottom + 2, int(w * 0.85), h - 4),
+            header_colour,
+            int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX])),
+            rng,
+        )
+    for corner in range(int(rng.integers(0, 3))):  # registration stickers
+        sw, sh = int(w * rng.uniform(0.1, 0.16)), int(h * rng.uniform(0.14, 0.22))
+        x = 4 if corner == 0 else w - sw - 4
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        cv2.rectangle(plate, (x, 4), (x + sw, 4 + sh), colour, -1)
+        cv2.putText(
+            plate,
+            str(int(rng.integers(1, 99))).zfill(2),
+            (x + 2, 2 + sh),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            sh / 40,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
+    left, right = int(w * rng.uniform(0.04, 0.1)), w - int(w * rng.uniform(0.04, 0.1))
+    lines = (top + 1, bottom - 1)
+
+    def put(line: str, x0: int, x1: int) -> None:
+        if font_file is None:
+            _put_line(plate, line, (x0, lines[0], x1, lines[1]), ink, font, rng)
+        else:
+            _put_line_ttf(plate, line, (x0, lines[0], x1, lines[1]), ink, font_file, rng)
+
+    if len(text) >= 5 and rng.random() < 0.6:  # two groups, a gap or an emblem between
+        cut = int(rng.integers(2, len(text) - 1))
+        gap = int(w * rng.uniform(0.05, 0.12))
+        share = cut / len(text)
+        middle = left + int((right - left - gap) * share)
+        put(text[:cut], left, middle)
+        put(text[cut:], middle + gap, right)
+        if rng.random() < 0.5:
+            centre = (middle + gap // 2, (lines[0] + lines[1]) // 2)
+            radius = max(2, int(gap * rng.uniform(0.3, 0.5)))
+            cv2.circle(plate, centre, radius, accent, -1, cv2.LINE_AA)
+    else:
+        put(text, left, right)
+    if rng.random() < 0.5:  # a dealer frame
+        frame = tuple(int(v) for v in rng.integers(0, 60, 3))
+        thick = int(rng.integers(3, 9))
+        cv2.rectangle(plate, (0, 0), (w - 1, h - 1), frame, thick)
+        cv2.rectangle(plate, (0, h - thick - int(rng.integers(0, 8))), (w - 1, h - 1), frame, -1)
+    else:
+        cv2.rectangle(plate, (1, 1), (w - 2, h - 2), ink, 1)
+    return SyntheticPlate(plate, text, "US", False)
 
 
 def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:

@@ -74,6 +74,35 @@ def photo_crops(items: list[dict]) -> list[tuple[np.ndarray, str]]:
     return out
 
 
+def detector_quads(photos: list) -> list:
+    """For each (image, box, text) photo plate: the corners the shipped detector gives for it
+    (the best match with IoU over 0.3), or None. Training on these rectified crops matches
+    what the OCR sees at run time."""
+    from imaging.anpr.detect import detect_plates
+    from imaging.compare.metrics import box_iou
+
+    quads = []
+    for image, box, _ in photos:
+        dets = detect_plates(image, conf_threshold=0.2)
+        if len(dets) == 0:
+            quads.append(None)
+            continue
+        overlap = box_iou(np.asarray([box], np.float32), dets.xyxy)[0]
+        k = int(np.argmax(overlap))
+        quads.append(dets.data["corners"][k] if overlap[k] > 0.3 else None)
+    return quads
+
+
+def rectified_with_jitter(image, quad, rng, jitter=0.04):
+    """The run-time crop (``rectify`` of detector corners), corners moved by up to
+    ``jitter`` of the plate's size."""
+    from imaging.anpr.rectify import rectify
+
+    size = quad.max(axis=0) - quad.min(axis=0)
+    moved = quad + rng.uniform(-jitter, jitter, (4, 2)) * size
+    return rectify(image, moved.astype(np.float32))
+
+
 def crop_with_jitter(image, box, rng, jitter=0.08):
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0
@@ -107,14 +136,17 @@ def system_fonts() -> list[str]:
 
 
 FONTS = system_fonts()
-TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share; shipped model: 0)
+TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share)
+US_SHARE = 0.2  # share of synthetic plates in the US layout (--us-share); one format in 23 else
+US_FORMAT = next(f for f in FORMATS if f.country == "US")
 
 
 def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
     font_file = None
     if FONTS and rng.random() < TTF_SHARE:
         font_file = FONTS[int(rng.integers(len(FONTS)))]
-    plate = render_plate(rng, font_file=font_file)
+    fmt = US_FORMAT if rng.random() < US_SHARE else None
+    plate = render_plate(rng, fmt=fmt, font_file=font_file)
     image = augment(plate.image, rng, strength=strength)
     view = plate_views(image, size=INPUT_SIZE)[1 if plate.two_line else 0]
     text = plate.text
@@ -175,26 +207,32 @@ def train(minutes: float, batch: int = 48, arch: str = "base") -> PlateOCR:
     us_train, _ = us_crops()
     photos_train, _ = split(load_photos())
     photos = photo_crops(photos_train)
+    quads = detector_quads(photos)
+    print(f"detector corners for {sum(q is not None for q in quads)} of {len(quads)} photo plates")
     us_images = [(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), t) for p, t in us_train]
     queue_: queue.Queue = queue.Queue(maxsize=6)
 
     def produce() -> None:
         while True:
             views, texts = [], []
-            early = time.monotonic() - start < minutes * 60 / 3
+            early = time.monotonic() - start < minutes * 60 / 5
             while len(views) < batch:
                 r = rng.random()
                 try:
-                    if early or r < 0.55:
+                    if early or r < 0.5:
                         view, text = synthetic_sample(rng, 0.5 if early else 1.0)
-                    elif r < 0.85:
+                    elif r < 0.78:
                         image, text = us_images[int(rng.integers(len(us_images)))]
                         if rng.random() < 0.5:
                             image = augment(image, rng, strength=0.4)
                         view = plate_views(image, size=INPUT_SIZE)[0]
                     else:
-                        image, box, text = photos[int(rng.integers(len(photos)))]
-                        crop = crop_with_jitter(image, box, rng)
+                        k = int(rng.integers(len(photos)))
+                        image, box, text = photos[k]
+                        if quads[k] is not None and rng.random() < 0.5:
+                            crop = rectified_with_jitter(image, quads[k], rng)
+                        else:
+                            crop = crop_with_jitter(image, box, rng, jitter=0.12)
                         if crop.size == 0:
                             continue
                         view = plate_views(crop, size=INPUT_SIZE)[0]
@@ -359,15 +397,20 @@ def main() -> None:
         "--ttf-share",
         type=float,
         default=0.0,
-        help="share of synthetic plates drawn in the system's TrueType fonts (0.6 tried on "
-        "2026-11-25: better photo crops, worse US crops; not shipped)",
+        help="share of synthetic plates drawn in the system's TrueType fonts",
+    )
+    parser.add_argument(
+        "--us-share", type=float, default=0.2, help="share of synthetic plates in the US layout"
+    )
+    parser.add_argument(
+        "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global TTF_SHARE
-    TTF_SHARE = args.ttf_share
+    global TTF_SHARE, US_SHARE
+    TTF_SHARE, US_SHARE = args.ttf_share, args.us_share
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
@@ -375,6 +418,8 @@ def main() -> None:
         global INPUT_SIZE
         INPUT_SIZE = PlateOCR.SIZES[args.arch]
         net = train(args.minutes, arch=args.arch)
+        if args.checkpoint:
+            torch.save(net.state_dict(), args.checkpoint)
         export(net, onnx_path)
         sidecar = {
             "name": "anpr-ocr",
