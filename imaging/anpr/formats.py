@@ -75,11 +75,16 @@ class PlateFormat:
     name: str
     pattern: str
     example: str
-    prior: float = 1.0  # below 1 for loose formats that would otherwise swallow the rest
+    prior: float = 1.0  # relative frequency of the format where the reader runs
 
     @property
     def regex(self) -> re.Pattern:
         return _compile(self.pattern)
+
+    @property
+    def loose(self) -> bool:
+        """Whether some position takes any character (a catch-all such as the US format)."""
+        return "[0-9A-Z]" in self.pattern
 
 
 @cache
@@ -106,14 +111,14 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("FR", "SIV since 2009", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
     PlateFormat("IT", "since 1994", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
     PlateFormat("ES", "since 2000", rf"^{_D}{{4}}[BCDFGHJKLMNPRSTVWXYZ]{{3}}$", "1234BCD"),
-    PlateFormat("PL", "standard", rf"^{_L}{{2,3}}[0-9A-Z]{{4,5}}$", "WA12345", prior=0.7),
-    PlateFormat("NL", "sidecode", r"^[0-9A-Z]{6}$", "12ABC3", prior=0.5),
+    PlateFormat("PL", "standard", rf"^{_L}{{2,3}}[0-9A-Z]{{4,5}}$", "WA12345"),
+    PlateFormat("NL", "sidecode", r"^[0-9A-Z]{6}$", "12ABC3"),
     PlateFormat("LT", "standard", rf"^{_L}{{3}}{_D}{{3}}$", "ABC123"),
     PlateFormat("LV", "standard", rf"^{_L}{{2}}{_D}{{1,4}}$", "AB1234"),
     PlateFormat("EE", "standard", rf"^{_D}{{3}}{_L}{{3}}$", "123ABC"),
     PlateFormat("HR", "standard", rf"^{_L}{{2}}{_D}{{3,4}}{_L}{{1,2}}$", "ZG1234AB"),
-    PlateFormat("SI", "standard", rf"^{_L}{{2}}[0-9A-Z]{{5}}$", "LJ12ABC", prior=0.7),
-    PlateFormat("US", "generic", r"^[0-9A-Z]{5,8}$", "ABC1234", prior=0.3),
+    PlateFormat("SI", "standard", rf"^{_L}{{2}}[0-9A-Z]{{5}}$", "LJ12ABC"),
+    PlateFormat("US", "generic", r"^[0-9A-Z]{5,8}$", "ABC1234"),
 )
 
 
@@ -186,7 +191,7 @@ def match_plate(text: str, *, countries: Sequence[str] | None = None) -> list[Pl
     found = [
         f for f in FORMATS if (countries is None or f.country in countries) and f.regex.match(text)
     ]
-    found.sort(key=lambda f: -f.prior)  # stable: table order within equal priors
+    found.sort(key=lambda f: (f.loose, -f.prior))  # stable: table order within equals
     return found
 
 
@@ -404,15 +409,19 @@ def constrained_decode(
     *,
     countries: Sequence[str] | None = None,
     top_k: int = 5,
-    unconstrained_penalty: float = 0.5,
+    unconstrained_penalty: float = 0.2,
 ) -> PlateReading:
     """Choose the best plate text for the OCR's probabilities under the country formats.
 
     Every slot sequence of every format whose length equals the number of characters read
     takes, slot by slot, the most probable character the slot allows: an ``O`` in a digit
     slot becomes ``0``, a ``B`` becomes ``8``, an ``S`` ``5``, an ``I`` ``1`` (and back in
-    letter slots). The formats' readings are ranked by the geometric mean of their
-    characters' probabilities times the format's prior.
+    letter slots). The formats' readings are ranked by the product of their characters'
+    probabilities, the format's prior and, per slot, ``len(ALPHABET)`` over the number of
+    characters the slot allows (a text that fits a narrow format is a priori likelier than one
+    that fits anything; the raw reading, which may fit no format, has
+    ``unconstrained_penalty`` as its prior). The alternatives' scores are their shares of
+    that product summed over the formats' readings.
 
     Parameters
     ----------
@@ -426,8 +435,8 @@ def constrained_decode(
     top_k : int
         Number of alternatives returned.
     unconstrained_penalty : float
-        Factor applied to the score of the raw (format-free) reading, so that a reading that
-        fits a format wins when the two are close.
+        Prior of the raw (format-free) reading, so that a reading that fits a format wins
+        when the two are close.
 
     Returns
     -------
@@ -479,7 +488,10 @@ def constrained_decode(
         )
         second = runner.argmax(axis=2)
         loss = top - runner.max(axis=2)  # log-probability lost by taking the runner-up
-        leaders = set(np.argsort(-total)[:3].tolist())
+        # a text that fits narrow slots is a priori likelier than one that fits any character:
+        # each slot weighs len(ALPHABET) / (characters it allows), the OCR's own prior being flat
+        specificity = np.log(len(ALPHABET) / masks.sum(axis=2)).sum(axis=1)  # (S,)
+        leaders = set(np.argsort(-(total + specificity))[:3].tolist())
         for row, fmt in enumerate(owners):
             readings = [(best[row], float(total[row]))]
             if row in leaders:  # one-character variants of the best readings
@@ -489,7 +501,7 @@ def constrained_decode(
                     readings.append((variant, float(total[row] - loss[row, slot])))
             for chars, total_logp in readings:
                 plate = "".join(_ALPHABET_ARRAY[chars])
-                mean = total_logp / k + np.log(fmt.prior)
+                mean = (total_logp + specificity[row] + np.log(fmt.prior)) / k
                 if plate not in candidates or candidates[plate][2] < mean:
                     if fmt.regex.match(plate):
                         candidates[plate] = (fmt.country, fmt.name, mean, total_logp)
@@ -497,11 +509,18 @@ def constrained_decode(
     raw_total = float(logp.max(axis=1).sum())
     raw_score = raw_total / k
     ranked = sorted(candidates.items(), key=lambda kv: -kv[1][2])
-    if ranked and ranked[0][1][2] >= raw_score + np.log(unconstrained_penalty):
+    if ranked and ranked[0][1][2] >= raw_score + np.log(unconstrained_penalty) / k:
         text, (country, name, _, total_logp) = ranked[0]
     else:
         text, country, name, total_logp = raw, "", "", raw_total
-    alternatives = tuple((t, c, float(np.exp(s))) for t, (c, _, s, _) in ranked[:top_k])
+    alternatives = ()
+    if ranked:  # each reading's share of the formats' posterior
+        posterior = np.array([v[2] for _, v in ranked]) * k
+        posterior = np.exp(posterior - posterior.max())
+        posterior /= posterior.sum()
+        alternatives = tuple(
+            (t, c, float(p)) for (t, (c, *_)), p in zip(ranked[:top_k], posterior, strict=False)
+        )
     share = 1.0
     if ranked:
         weights = np.exp(np.array([v[3] for _, v in ranked]) - total_logp)

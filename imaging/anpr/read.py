@@ -3,7 +3,8 @@
 Every crop is read as a one-line plate in one batch. Squarish crops whose one-line reading is
 unsure are read again, in a second batch, as two-line plates whose halves are put side by side
 (top line first); the two-line reading wins when it fits the format of a country with square
-plates, and is put in reading order by the country rule (:data:`TWO_LINE_RULES`).
+plates and is the more confident or the longer by two characters or more, and is put in
+reading order by the country rule (:data:`TWO_LINE_RULES`).
 """
 
 from __future__ import annotations
@@ -196,8 +197,8 @@ def read_plates(
     a confidence under ``TWO_LINE_RETRY_BELOW``, or that fits only a loose format (US, NL,
     PL, SI) or none, is read again as two lines (halves side by
     side, in a second batch), and the two-line reading, reordered by the country rule, wins
-    when it fits the format of a country with square plates (``TWO_LINE_COUNTRIES``) and
-    the one-line reading does not, or is less confident.
+    when it fits the format of a country with square plates (``TWO_LINE_COUNTRIES``) and is
+    the more confident of the two, or reads at least two characters more.
 
     Examples
     --------
@@ -245,7 +246,8 @@ def read_plates(
         use_two = (
             two is not None
             and _square_country(two)
-            and (not _square_country(one) or two.confidence > one.confidence)
+            # a two-line plate read as one line gives a short reading, often a confident one
+            and (two.confidence > one.confidence or len(two.text) >= len(one.text) + 2)
         )
         chosen = two if use_two else one
         results.append(
@@ -287,8 +289,7 @@ def _run(session, input_name: str, views: np.ndarray, batch_size: int, model: st
 def _specific(reading: PlateReading) -> bool:
     """Whether a reading matched a specific format (not a loose catch-all such as US)."""
     return any(
-        f.country == reading.country and f.name == reading.pattern and f.prior >= 1.0
-        for f in FORMATS
+        f.country == reading.country and f.name == reading.pattern and not f.loose for f in FORMATS
     )
 
 
