@@ -30,7 +30,9 @@ class AnprAnalyzer(AnalyzerBase):
         ONNX execution providers.
 
     Each detection has ``label`` "plate", ``text``, ``country``, ``pattern``,
-    ``text_confidence``, ``two_line``, ``corners`` and ``alternatives``.
+    ``text_confidence``, ``detector_score``, ``two_line``, ``corners`` and ``alternatives``;
+    its score (``confidence``) is the detector's score times the square root of the reading's
+    confidence, and plates come best first.
 
     Examples
     --------
@@ -107,18 +109,23 @@ class AnprAnalyzer(AnalyzerBase):
                 [{"text": a, "country": c, "score": round(s, 4)} for a, c, s in t.alternatives]
                 for t in texts
             ]
+            text_confidence = np.array([t.confidence for t in texts], np.float32)
             data = dict(dets.data)
             data.update(
+                detector_score=dets.confidence.astype(np.float32),
                 text=np.array([t.text for t in texts], dtype=object),
                 country=np.array([t.country for t in texts], dtype=object),
                 pattern=np.array([t.pattern for t in texts], dtype=object),
-                text_confidence=np.array([round(t.confidence, 4) for t in texts], np.float32),
+                text_confidence=np.round(text_confidence, 4),
                 two_line=np.array([t.two_line for t in texts], bool),
                 alternatives=alternatives,
             )
-            dets = Detections(
-                dets.xyxy, confidence=dets.confidence, class_id=dets.class_id, data=data
-            )[keep]
+            # a plate is a box that looks like a plate AND reads like one: signs and stickers
+            # with text get a detector score but a low reading confidence
+            score = dets.confidence * np.sqrt(np.clip(text_confidence, 0.0, 1.0))
+            dets = Detections(dets.xyxy, confidence=score, class_id=dets.class_id, data=data)
+            order = np.argsort(-score, kind="stable")
+            dets = dets[order[keep[order]]]
         return Result(
             source=source_name(image, context),
             modality=self.name,

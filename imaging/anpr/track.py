@@ -102,6 +102,7 @@ class PlateTracker:
         """Add one frame's plates; return the crossings of tracks that ended."""
         texts = detections.data.get("text", np.full(len(detections), "", object))
         text_conf = detections.data.get("text_confidence", np.ones(len(detections)))
+        box_score = detections.data.get("detector_score", detections.confidence)
         countries = detections.data.get("country", np.full(len(detections), "", object))
         used: set[int] = set()
         for i in np.argsort(-detections.confidence):
@@ -119,7 +120,7 @@ class PlateTracker:
                 self._next += 1
                 self._tracks.append(best)
             used.add(id(best))
-            score = float(detections.confidence[i]) * float(text_conf[i])
+            score = float(box_score[i]) * float(text_conf[i])
             if texts[i]:
                 best.votes[str(texts[i])] += float(text_conf[i])
                 best.countries[str(texts[i])] = str(countries[i])

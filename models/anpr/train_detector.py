@@ -20,6 +20,7 @@ Seeds are fixed; the run is repeatable on one machine up to thread scheduling.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -27,6 +28,7 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -151,10 +153,58 @@ def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> 
     return dst
 
 
+def _hide_cut_plates(canvas: np.ndarray, corners: list) -> list:
+    """The plates at least 70 % inside ``canvas``; the others are blurred out (in place) so
+    that they do not count as misses."""
+    size_y, size_x = canvas.shape[:2]
+    kept = []
+    for c in corners:
+        x0, y0 = c.min(axis=0)
+        x1, y1 = c.max(axis=0)
+        visible = max(0.0, min(x1, size_x) - max(x0, 0)) * max(0.0, min(y1, size_y) - max(y0, 0))
+        if x1 > x0 and y1 > y0 and visible / ((x1 - x0) * (y1 - y0)) > 0.7:
+            kept.append(c)
+        elif visible > 0:
+            xa, ya, xb, yb = (
+                int(v) for v in (max(x0, 0), max(y0, 0), min(x1, size_x), min(y1, size_y))
+            )
+            if xb > xa and yb > ya:
+                canvas[ya:yb, xa:xb] = cv2.blur(canvas[ya:yb, xa:xb], (15, 15))
+    return kept
+
+
+def random_crop(
+    image: np.ndarray, corners: np.ndarray, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ``size`` x ``size`` window of a training image, at the same scale (plates keep the
+    size they have at run time), preferring windows with a plate in them."""
+    h, w = image.shape[:2]
+    if size >= min(h, w):
+        return image, corners
+    if len(corners) and rng.random() < 0.8:
+        c = corners[int(rng.integers(len(corners)))]
+        lo = np.maximum(c.max(axis=0) - size, 0)
+        hi = np.minimum(c.min(axis=0), [w - size, h - size])
+        lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+        x, y = (int(rng.integers(int(a), int(b) + 1)) for a, b in zip(lo, hi, strict=True))
+        x, y = min(max(x, 0), w - size), min(max(y, 0), h - size)
+    else:
+        x, y = int(rng.integers(0, w - size + 1)), int(rng.integers(0, h - size + 1))
+    window = np.ascontiguousarray(image[y : y + size, x : x + size])
+    moved = [c - np.array([x, y], np.float32) for c in corners]
+    kept = _hide_cut_plates(window, moved)
+    return window, np.array(kept, np.float32).reshape(-1, 4, 2)
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded(path: str) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+
+
 def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One augmented 416x416 RGB training image and its plates' corners (K, 4, 2)."""
     item = photos[int(rng.integers(len(photos)))]
-    image = cv2.cvtColor(cv2.imread(str(item["path"])), cv2.COLOR_BGR2RGB)
+    image = _decoded(str(item["path"]))
     corners = [item["corners"].copy()]
     h, w = image.shape[:2]
     # random zoom and crop around the scene, then letterbox to SIZE
@@ -175,19 +225,8 @@ def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarra
     cw, ch = min(rw - sx0, SIZE - dx0), min(rh - sy0, SIZE - dy0)
     canvas[dy0 : dy0 + ch, dx0 : dx0 + cw] = resized[sy0 : sy0 + ch, sx0 : sx0 + cw]
     corners = [c + np.array([ox, oy], np.float32) for c in corners]
-    kept = []
-    for c in corners:
-        x0, y0 = c.min(axis=0)
-        x1, y1 = c.max(axis=0)
-        visible = max(0.0, min(x1, SIZE) - max(x0, 0)) * max(0.0, min(y1, SIZE) - max(y0, 0))
-        if x1 > x0 and y1 > y0 and visible / ((x1 - x0) * (y1 - y0)) > 0.7:
-            kept.append(c)
-        elif visible > 0:  # partly cut plate: hide it so that it is not a false negative
-            xa, ya, xb, yb = (
-                int(v) for v in (max(x0, 0), max(y0, 0), min(x1, SIZE), min(y1, SIZE))
-            )
-            if xb > xa and yb > ya:
-                canvas[ya:yb, xa:xb] = cv2.blur(canvas[ya:yb, xa:xb], (15, 15))
+    kept = corners
+    kept = _hide_cut_plates(canvas, kept)
     occupied = [tuple(np.r_[c.min(axis=0), c.max(axis=0)]) for c in kept]
     for _ in range(int(rng.choice([0, 1, 1, 2, 3]))):
         dst = paste_plate(canvas, rng, occupied)
@@ -218,32 +257,40 @@ def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarra
     return canvas, np.array(kept, np.float32).reshape(-1, 4, 2)
 
 
-def targets(corners: np.ndarray) -> dict[str, np.ndarray]:
-    """Heat map (gaussian per plate centre), size, offset and corner targets on the grid."""
-    heat = np.zeros((GRID, GRID), np.float32)
-    reg = np.zeros((12, GRID, GRID), np.float32)
-    mask = np.zeros((GRID, GRID), np.float32)
+def targets(corners: np.ndarray, grid: int = GRID, spread: int = 0) -> dict[str, np.ndarray]:
+    """Heat map (gaussian per plate centre), size, offset and corner targets on the grid.
+
+    ``spread``: the box targets are also set on the cells up to this many steps from the
+    centre (offsets relative to each cell), so a peak one cell off still gives a good box."""
+    heat = np.zeros((grid, grid), np.float32)
+    reg = np.zeros((12, grid, grid), np.float32)
+    mask = np.zeros((grid, grid), np.float32)
     for c in corners:
         x0, y0 = c.min(axis=0)
         x1, y1 = c.max(axis=0)
         w, h = x1 - x0, y1 - y0
         cx, cy = (x0 + x1) / 2 / STRIDE, (y0 + y1) / 2 / STRIDE
         ix, iy = int(cx), int(cy)
-        if not (0 <= ix < GRID and 0 <= iy < GRID):
+        if not (0 <= ix < grid and 0 <= iy < grid):
             continue
         sigma_x = max(0.7, w / STRIDE / 6)
         sigma_y = max(0.7, h / STRIDE / 6)
-        xs = np.arange(GRID)[None, :]
-        ys = np.arange(GRID)[:, None]
+        xs = np.arange(grid)[None, :]
+        ys = np.arange(grid)[:, None]
         g = np.exp(-((xs - ix) ** 2) / (2 * sigma_x**2) - ((ys - iy) ** 2) / (2 * sigma_y**2))
         heat = np.maximum(heat, g.astype(np.float32))
-        reg[0, iy, ix] = cx - ix
-        reg[1, iy, ix] = cy - iy
-        reg[2, iy, ix] = math.log(max(w, 1.0) / STRIDE)
-        reg[3, iy, ix] = math.log(max(h, 1.0) / STRIDE)
         rel = (c - [(x0 + x1) / 2, (y0 + y1) / 2]) / [max(w, 1.0), max(h, 1.0)]
-        reg[4:, iy, ix] = rel.reshape(-1)
-        mask[iy, ix] = 1.0
+        for jy in range(max(0, iy - spread), min(grid, iy + spread + 1)):
+            for jx in range(max(0, ix - spread), min(grid, ix + spread + 1)):
+                weight = 1.0 if (jx, jy) == (ix, iy) else 0.5
+                if mask[jy, jx] > weight:
+                    continue  # a closer plate's centre cell keeps its targets
+                reg[0, jy, jx] = cx - jx
+                reg[1, jy, jx] = cy - jy
+                reg[2, jy, jx] = math.log(max(w, 1.0) / STRIDE)
+                reg[3, jy, jx] = math.log(max(h, 1.0) / STRIDE)
+                reg[4:, jy, jx] = rel.reshape(-1)
+                mask[jy, jx] = weight
     return {"heat": heat, "reg": reg, "mask": mask}
 
 
@@ -265,19 +312,25 @@ class PlateNet(nn.Module):
     """Small encoder-decoder with a stride-4 output of ``outputs`` channels, the first
     ``heat_channels`` of them heat maps (one per class). Also the X-ray threat detector's net."""
 
-    def __init__(self, outputs: int = 13, heat_channels: int = 1) -> None:
+    WIDTHS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "small": (24, 32, 64, 96, 128, 48),  # the X-ray threat detector's
+        "wide": (32, 48, 96, 144, 192, 64),  # the plate detector's since session 3
+    }
+
+    def __init__(self, outputs: int = 13, heat_channels: int = 1, arch: str = "small") -> None:
         super().__init__()
+        c0, c4, c8, c16, c32, ch = self.WIDTHS[arch]
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24), nn.ReLU(inplace=True)
+            nn.Conv2d(3, c0, 3, 2, 1, bias=False), nn.BatchNorm2d(c0), nn.ReLU(inplace=True)
         )
-        self.s4 = nn.Sequential(block(24, 32, 2), block(32, 32, 1))
-        self.s8 = nn.Sequential(block(32, 64, 2), block(64, 64, 1))
-        self.s16 = nn.Sequential(block(64, 96, 2), block(96, 96, 1))
-        self.s32 = nn.Sequential(block(96, 128, 2), block(128, 128, 1))
-        self.l16 = nn.Conv2d(128, 96, 1)
-        self.l8 = nn.Conv2d(96, 64, 1)
-        self.l4 = nn.Conv2d(64, 32, 1)
-        self.head = nn.Sequential(block(32, 48, 1), nn.Conv2d(48, outputs, 1))
+        self.s4 = nn.Sequential(block(c0, c4, 2), block(c4, c4, 1))
+        self.s8 = nn.Sequential(block(c4, c8, 2), block(c8, c8, 1))
+        self.s16 = nn.Sequential(block(c8, c16, 2), block(c16, c16, 1))
+        self.s32 = nn.Sequential(block(c16, c32, 2), block(c32, c32, 1))
+        self.l16 = nn.Conv2d(c32, c16, 1)
+        self.l8 = nn.Conv2d(c16, c8, 1)
+        self.l4 = nn.Conv2d(c8, c4, 1)
+        self.head = nn.Sequential(block(c4, ch, 1), nn.Conv2d(ch, outputs, 1))
         nn.init.constant_(self.head[-1].bias[:heat_channels], -4.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -338,11 +391,22 @@ def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
 
 
-def train(minutes: float, batch: int = 12) -> PlateNet:
+def train(
+    minutes: float,
+    batch: int = 12,
+    arch: str = "wide",
+    crop: int = 320,
+    spread: int = 1,
+    init: Path | None = None,
+) -> PlateNet:
+    """Train for ``minutes`` of wall time on ``crop`` x ``crop`` windows of the 416-pixel
+    training scenes (the network is fully convolutional: it is exported at 416)."""
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     photos, _ = split(load_photos())
-    net = PlateNet()
+    net = PlateNet(arch=arch)
+    if init is not None:
+        net.load_state_dict(torch.load(init))
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     deadline = time.monotonic() + minutes * 60
     step = 0
@@ -354,10 +418,11 @@ def train(minutes: float, batch: int = 12) -> PlateNet:
             made = []
             while len(made) < batch:
                 try:
-                    made.append(make_sample(photos, rng))
+                    made.append(random_crop(*make_sample(photos, rng), crop, rng))
                 except cv2.error as exc:  # a degenerate augmentation: draw another
                     print(f"skipped a sample: {exc}", flush=True)
-            batches.put(([m[0] for m in made], [targets(m[1]) for m in made]))
+            grid = made[0][0].shape[0] // STRIDE
+            batches.put(([m[0] for m in made], [targets(m[1], grid, spread) for m in made]))
 
     threading.Thread(target=produce, daemon=True).start()
     while time.monotonic() < deadline:
@@ -467,6 +532,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--arch", choices=sorted(PlateNet.WIDTHS), default="wide")
+    parser.add_argument("--crop", type=int, default=320, help="training window (pixels)")
+    parser.add_argument("--init", type=Path, help="start from these PyTorch weights")
+    parser.add_argument("--checkpoint", type=Path, help="save the PyTorch weights here")
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
@@ -475,7 +544,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"
     if not args.evaluate_only:
-        net = train(args.minutes)
+        net = train(args.minutes, arch=args.arch, crop=args.crop, init=args.init)
+        if args.checkpoint:
+            torch.save(net.state_dict(), args.checkpoint)
         export(net, onnx_path)
         digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
         sidecar = {

@@ -74,7 +74,7 @@ def photo_crops(items: list[dict]) -> list[tuple[np.ndarray, str]]:
     return out
 
 
-def detector_quads(photos: list) -> list:
+def detector_quads(photos: list, detector: str = "anpr-detector") -> list:
     """For each (image, box, text) photo plate: the corners the shipped detector gives for it
     (the best match with IoU over 0.3), or None. Training on these rectified crops matches
     what the OCR sees at run time."""
@@ -83,7 +83,7 @@ def detector_quads(photos: list) -> list:
 
     quads = []
     for image, box, _ in photos:
-        dets = detect_plates(image, conf_threshold=0.2)
+        dets = detect_plates(image, conf_threshold=0.2, model=detector)
         if len(dets) == 0:
             quads.append(None)
             continue
@@ -201,13 +201,21 @@ class PlateOCR(nn.Module):
         return self.head(seq)  # (N, T, C) logits
 
 
-def train(minutes: float, batch: int = 48, arch: str = "base") -> PlateOCR:
+def train(
+    minutes: float,
+    batch: int = 48,
+    arch: str = "base",
+    *,
+    detector: str = "anpr-detector",
+    init: Path | None = None,
+    lr: float = 1e-3,
+) -> PlateOCR:
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     us_train, _ = us_crops()
     photos_train, _ = split(load_photos())
     photos = photo_crops(photos_train)
-    quads = detector_quads(photos)
+    quads = detector_quads(photos, detector)
     print(f"detector corners for {sum(q is not None for q in quads)} of {len(quads)} photo plates")
     us_images = [(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), t) for p, t in us_train]
     queue_: queue.Queue = queue.Queue(maxsize=6)
@@ -215,7 +223,7 @@ def train(minutes: float, batch: int = 48, arch: str = "base") -> PlateOCR:
     def produce() -> None:
         while True:
             views, texts = [], []
-            early = time.monotonic() - start < minutes * 60 / 5
+            early = init is None and time.monotonic() - start < minutes * 60 / 5
             while len(views) < batch:
                 r = rng.random()
                 try:
@@ -246,7 +254,9 @@ def train(minutes: float, batch: int = 48, arch: str = "base") -> PlateOCR:
     deadline = start + minutes * 60
     threading.Thread(target=produce, daemon=True).start()
     net = PlateOCR(arch)
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    if init is not None:
+        net.load_state_dict(torch.load(init))
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step = 0
     while time.monotonic() < deadline:
@@ -256,7 +266,7 @@ def train(minutes: float, batch: int = 48, arch: str = "base") -> PlateOCR:
         lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
         progress = (time.monotonic() - start) / (minutes * 60)
         for group in opt.param_groups:
-            group["lr"] = 1e-3 * 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
+            group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
         logits = net(x)
         log_probs = F.log_softmax(logits, dim=2).permute(1, 0, 2)  # (T, N, C)
         input_lengths = torch.full((len(texts),), log_probs.shape[0], dtype=torch.long)
@@ -405,6 +415,13 @@ def main() -> None:
     parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
+    parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    parser.add_argument(
+        "--detector",
+        default="anpr-detector",
+        help="plate detector whose corners cut the run-time-like training crops",
+    )
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
@@ -417,7 +434,9 @@ def main() -> None:
     if not args.evaluate_only:
         global INPUT_SIZE
         INPUT_SIZE = PlateOCR.SIZES[args.arch]
-        net = train(args.minutes, arch=args.arch)
+        net = train(
+            args.minutes, arch=args.arch, detector=args.detector, init=args.init, lr=args.lr
+        )
         if args.checkpoint:
             torch.save(net.state_dict(), args.checkpoint)
         export(net, onnx_path)
