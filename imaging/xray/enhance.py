@@ -167,12 +167,45 @@ def enhance(image: np.ndarray, *, preset: str = "super", **options: Any) -> np.n
     return function(to_attenuation(image), **{**defaults, **options})
 
 
-def _display_top(a: np.ndarray) -> float:
-    """The 99.5th percentile of A, estimated on about 500,000 pixels (the display window's
-    top; an exact percentile of a 2048x4096 scan costs more than the rest of the chain)."""
-    flat = a.reshape(-1)
-    step = max(1, flat.size // 250_000)
-    return float(np.percentile(flat[::step], 99.5))
+def _display_top(
+    raw: np.ndarray, rows: np.ndarray, dark: np.ndarray, air: np.ndarray, *, floor: float
+) -> float:
+    """The 99.5th percentile (numpy's "linear") of A over every step-th pixel of the given
+    detector rows, about 250,000 pixels: the display window's top (an exact percentile of a
+    2048x4096 scan costs more than the rest of the chain).
+
+    A, as :func:`imaging.xray._kernels.flat_field_attenuation` computes it, falls as the
+    float32 transmission t rises: the two order statistics the percentile interpolates
+    between are found among the t values, and only those two go through the logarithm (the
+    same float32 numbers as A of the whole sample, so the same top).
+    """
+    from imaging.xray._kernels import flat_field_attenuation, sampled_transmission
+
+    step = max(1, rows.size * raw.shape[1] // 250_000)
+    t = sampled_transmission(raw, rows, dark, air, step=step)
+    n = t.size
+    position = (n - 1) * (99.5 / 100)
+    i = int(np.floor(position))
+    gamma = position - i
+    j = n - 1 - i  # A's i-th and (i+1)-th smallest are at t's j-th and (j-1)-th
+    t_pair = _order_statistics(t, [max(j - 1, 0), j])[::-1]
+    a, b = flat_field_attenuation(t_pair[:, None], np.zeros(2), np.ones(2), floor=floor)[:, 0]
+    # numpy's interpolation, in float32 as for a float32 sample
+    top = a + (b - a) * gamma if gamma < 0.5 else b - (b - a) * (1 - gamma)
+    return float(top)
+
+
+def _order_statistics(values: np.ndarray, positions: list[int]) -> np.ndarray:
+    """``np.partition(values, positions)[positions]`` for low positions, from the values
+    under a bound guessed on a strided subsample (exact: every value up to the bound is kept,
+    ties included; all the values when the bound was too low)."""
+    k = max(positions) + 1
+    subsample = np.sort(values[:: max(1, values.size // 4096)])
+    rank = min(subsample.size - 1, 2 * k * subsample.size // values.size + 8)
+    candidates = values[values <= subsample[rank]]
+    if candidates.size < k:
+        candidates = values
+    return np.partition(candidates, positions)[positions]
 
 
 def console_chain(
@@ -197,7 +230,8 @@ def console_chain(
     clip_limit, tiles : float, int
         CLAHE contrast limit and tiles per side.
     amount, sigma : float
-        Unsharp-mask strength and blur radius (pixels).
+        Unsharp-mask strength and the blur's standard deviation in pixels (a Gaussian cut
+        at two sigma, see :func:`imaging.xray._kernels.unsharp_u16`).
 
     Returns
     -------
@@ -214,7 +248,7 @@ def console_chain(
     """
     import cv2
 
-    from imaging.xray._kernels import flat_field_attenuation, flat_field_window_u16
+    from imaging.xray._kernels import flat_field_window_u16, unsharp_u16
     from imaging.xray.calibrate import DEFAULT_FLOOR, dead_elements, reference_levels
 
     raw = check_image(raw, name="raw", ndim=2, dtypes=None)
@@ -227,19 +261,15 @@ def console_chain(
     rows = np.setdiff1d(np.arange(0, h, max(1, h // 128)), dead)
     if rows.size == 0:
         rows = np.arange(h)
-    sample = flat_field_attenuation(
-        raw[rows], dark_level[rows], air_level[rows], floor=DEFAULT_FLOOR
-    )
-    top = max(_display_top(sample), 1e-3)
+    top = max(_display_top(raw, rows, dark_level, air_level, floor=DEFAULT_FLOOR), 1e-3)
     g16 = flat_field_window_u16(raw, dark_level, air_level, floor=DEFAULT_FLOOR, lo=0.0, hi=top)
     if dead.size:
         g16 = _interpolate_rows_u16(g16, dead)
-    equalised = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles)).apply(g16)
+    clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
+    equalised = clahe.apply(g16, g16)  # in place: each pixel is read before it is written
     if amount <= 0:
         return equalised
-    size = 2 * round(2 * sigma) + 1  # the kernel cut at two sigma: enough for a sharpening mask
-    blurred = cv2.GaussianBlur(equalised, (size, size), sigma)
-    return cv2.addWeighted(equalised, 1.0 + amount, blurred, -amount, 0.0)
+    return unsharp_u16(equalised, amount=amount, sigma=sigma, out=equalised)  # in place too
 
 
 def _interpolate_rows_u16(image: np.ndarray, rows: np.ndarray) -> np.ndarray:
