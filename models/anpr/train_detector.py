@@ -398,6 +398,7 @@ def train(
     crop: int = 320,
     spread: int = 1,
     init: Path | None = None,
+    lr: float = 2e-3,
 ) -> PlateNet:
     """Train for ``minutes`` of wall time on ``crop`` x ``crop`` windows of the 416-pixel
     training scenes (the network is fully convolutional: it is exported at 416)."""
@@ -407,7 +408,7 @@ def train(
     net = PlateNet(arch=arch)
     if init is not None:
         net.load_state_dict(torch.load(init))
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     deadline = time.monotonic() + minutes * 60
     step = 0
     start = time.monotonic()
@@ -433,7 +434,7 @@ def train(
         mask = torch.from_numpy(np.stack([t["mask"] for t in targs]))[:, None]
         progress = (time.monotonic() - start) / (minutes * 60)
         for group in opt.param_groups:
-            group["lr"] = 2e-3 * (0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+            group["lr"] = lr * (0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
         out = net(x)
         loss_heat = focal(out[:, 0], heat)
         n = mask.sum().clamp(min=1)
@@ -535,6 +536,7 @@ def main() -> None:
     parser.add_argument("--arch", choices=sorted(PlateNet.WIDTHS), default="wide")
     parser.add_argument("--crop", type=int, default=320, help="training window (pixels)")
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--checkpoint", type=Path, help="save the PyTorch weights here")
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
@@ -544,7 +546,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"
     if not args.evaluate_only:
-        net = train(args.minutes, arch=args.arch, crop=args.crop, init=args.init)
+        net = train(args.minutes, arch=args.arch, crop=args.crop, init=args.init, lr=args.lr)
         if args.checkpoint:
             torch.save(net.state_dict(), args.checkpoint)
         export(net, onnx_path)
