@@ -4,6 +4,7 @@ reference scan, and run a threat detector (the shipped one unless told otherwise
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,12 @@ class XrayAnalyzer(AnalyzerBase):
     stack (low energy first; a 2-page TIFF reads as one). Context: ``low`` (the low-energy
     image when given separately), ``dark`` and ``air`` reference lines ((H,) or (H, n); for
     dual energy a pair), ``reference`` (a reference scan of the same container type).
+
+    A scan that is well formed but useless (one value everywhere, no signal, saturated counts,
+    NaN pixels) gets image-wide ``quality`` flags first (see :mod:`imaging.xray.quality`);
+    float values that cannot be attenuations and a dual-energy pair whose low energy does not
+    attenuate more (swapped channels) raise :class:`~imaging.xray.errors.ScanError`, and
+    mismatched shapes :class:`~imaging.ShapeError`.
 
     Examples
     --------
@@ -153,13 +160,18 @@ class XrayAnalyzer(AnalyzerBase):
         from imaging._shared.timing import stage
         from imaging.draw import to_display
         from imaging.xray import materials as mat
+        from imaging.xray.calibrate import DEFAULT_FLOOR
         from imaging.xray.enhance import PRESETS
         from imaging.xray.flags import dense_flags, reference_flags
+        from imaging.xray.quality import check_attenuation_range, check_energy_order, quality_flags
 
         timings: dict[str, float] = {}
         with stage(timings, "read"):
             pixels = _load(image)
             high, low = _split_dual(pixels, context.get("low"))
+        for name, values in (("image", high), ("low-energy image", low)):
+            if values is not None and np.issubdtype(values.dtype, np.floating):
+                check_attenuation_range(values, name)
         dark, air = context.get("dark"), context.get("air")
         pair = low is not None
 
@@ -175,6 +187,18 @@ class XrayAnalyzer(AnalyzerBase):
             if a_low is not None and a_low.shape != a_high.shape:
                 raise ShapeError(f"low-energy image {a_low.shape} and high {a_high.shape} differ")
         measurements: dict[str, Any] = {"dual_energy": pair}
+        floor_a = float(-np.log(DEFAULT_FLOOR))
+        flags = quality_flags(high, a_high, floor_a=floor_a)
+        if pair:
+            flags += [
+                replace(f, message=f"low energy: {f.message}", data={**f.data, "energy": "low"})
+                for f in quality_flags(low, a_low, floor_a=floor_a)
+            ]
+            if all(f.data["problem"] == "invalid-pixels" for f in flags):
+                # (blank, starved or saturated data is flagged, not judged)
+                ratio = check_energy_order(a_low, a_high, floor_a=floor_a - 0.2)
+                if ratio is not None:
+                    measurements["energy_ratio_median"] = round(ratio, 4)
         maps: dict[str, np.ndarray] = {"attenuation": a_high}
         with stage(timings, "enhance"):
             function, defaults = PRESETS[self.preset]
@@ -198,7 +222,7 @@ class XrayAnalyzer(AnalyzerBase):
             else:
                 maps["display"] = to_display((enhanced * 255).astype(np.uint8))
         with stage(timings, "flags"):
-            flags = dense_flags(
+            flags += dense_flags(
                 a_high, impenetrable_a=self.impenetrable_a, min_area_px=self.min_dense_area_px
             )
             if context.get("reference") is not None:

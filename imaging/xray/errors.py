@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from imaging._shared.errors import ImagingError
 
-__all__ = ["CalibrationError", "XrayParameterError"]
+__all__ = ["CalibrationError", "ScanError", "XrayParameterError"]
 
 
 class XrayParameterError(ImagingError, ValueError):
@@ -13,3 +13,9 @@ class XrayParameterError(ImagingError, ValueError):
 
 class CalibrationError(ImagingError, ValueError):
     """Dark or air lines are missing, mis-shaped or unusable (e.g. air not above dark)."""
+
+
+class ScanError(ImagingError, ValueError):
+    """A scan's values cannot be what the input says they are: float "attenuations" far beyond
+    what any scanner measures, or a dual-energy pair whose low-energy image attenuates less
+    than its high-energy one (swapped channels) or is the same image."""
