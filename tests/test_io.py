@@ -292,3 +292,22 @@ def test_imwrite_replaces_atomically_and_leaves_no_temp(tmp_path):
     imwrite(path, np.full((3, 3), 7, np.uint8))
     assert imread(path).max() == 7
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_a_write_removes_the_temporary_files_of_killed_writers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from imaging._shared.atomic import atomic_write
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    orphan = tmp_path / f".out.json.{int(gone.stdout)}.abc123.tmp"  # its writer was killed
+    living = tmp_path / f".out.json.{os.getppid()}.def456.tmp"  # a writer still at work
+    other = tmp_path / f".other.json.{int(gone.stdout)}.x.tmp"  # another file's
+    for path in (orphan, living, other):
+        path.write_text("partial")
+    atomic_write(tmp_path / "out.json", "{}")
+    assert (tmp_path / "out.json").read_text() == "{}"
+    assert not orphan.exists() and living.exists() and other.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,10 +18,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Ite
     """Open a temporary file beside ``path``; on success it replaces ``path`` at once.
 
     A crash or an exception leaves ``path`` as it was and removes the temporary file. The new
-    file gets the mode of the file it replaces, or 0644.
+    file gets the mode of the file it replaces, or 0644. A process killed mid-write cannot
+    remove its temporary file; the temporary names carry the writer's process id, and the next
+    write of ``path`` removes those whose writer is gone.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _remove_orphans(target)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+    )
     try:
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
@@ -42,3 +48,26 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
     else:
         with atomic_open(path, "wb") as fh:
             fh.write(data)
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove temporary files of ``target`` left by writers that no longer run."""
+    prefix = f".{target.name}."
+    try:
+        candidates = list(target.parent.glob(f"{glob.escape(prefix)}*.tmp"))
+    except OSError:
+        return
+    for candidate in candidates:
+        pid = candidate.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            candidate.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
