@@ -54,8 +54,8 @@ def check_attenuation_range(values: np.ndarray, name: str = "image") -> None:
     >>> try:
     ...     check_attenuation_range(np.array([[0.0, 41000.0]], np.float32))
     ... except ScanError as exc:
-    ...     print(str(exc).split(":")[1].strip())
-    float input is taken as attenuation A = -ln(I/I0), about 0 to 10
+    ...     print(str(exc).split(", but")[0])
+    image: float input is taken as attenuation A = -ln(I/I0), about 0 to 10
     """
     finite = values[np.isfinite(values)]
     if finite.size == 0:
@@ -97,7 +97,7 @@ def check_energy_order(
     Examples
     --------
     >>> import numpy as np
-    >>> a_high = np.full((20, 20), 1.0, np.float32)
+    >>> a_high = np.linspace(0.5, 2.0, 400, dtype=np.float32).reshape(20, 20)
     >>> round(check_energy_order(1.3 * a_high, a_high), 2)
     1.3
     >>> try:
