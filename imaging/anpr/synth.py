@@ -5,8 +5,9 @@ and deterministic for a seed; ``font_file=`` draws them from a TrueType font ins
 uses the system's sans fonts, closer to DIN and the US state fonts).
 Layouts follow the formats' look: a national band on the left for EU,
 Kazakh and Ukrainian plates, a region box on the right for Russian plates, two-line layouts
-for Kazakh rear and motorcycle plates, and for US plates a 2:1 plate with the state's name
-above and a slogan below the characters, stickers, printed scenery and dealer frames.
+for Kazakh rear and motorcycle plates, for US plates a 2:1 plate with the state's name
+above and a slogan below the characters, stickers, printed scenery and dealer frames, and for
+Brazilian plates the grey plate with the town along the top or the Mercosur plate.
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ def render_plate(
     ink = (20, 20, 25) if light else (235, 235, 235)
     if fmt.country == "US" and not two_line:
         return _render_us(rng, text, font, font_file)
+    if fmt.country == "BR" and not two_line:
+        return _render_br(rng, text, font, font_file, mercosur=fmt.name.startswith("Mercosur"))
     h = 100 if two_line else 50
     w = int(h * (1.6 if two_line else rng.uniform(4.0, 4.9)))
 
@@ -346,6 +349,59 @@ def _render_us(
     else:
         cv2.rectangle(plate, (1, 1), (w - 2, h - 2), ink, 1)
     return SyntheticPlate(plate, text, "US", False)
+
+
+_BR_PLACES = (
+    "SP SAO PAULO",
+    "SP CAMPINAS",
+    "RJ RIO DE JANEIRO",
+    "MG BELO HORIZONTE",
+    "PR CURITIBA",
+    "RS PORTO ALEGRE",
+    "SC FLORIANOPOLIS",
+    "BA SALVADOR",
+    "GO GOIANIA",
+    "DF BRASILIA",
+    "PE RECIFE",
+    "CE FORTALEZA",
+)
+
+
+def _render_br(
+    rng: np.random.Generator, text: str, font: int, font_file: str | None, *, mercosur: bool
+) -> SyntheticPlate:
+    """A Brazilian plate (400 x 130 mm). Until 2018: grey (red for hire vehicles) with the
+    state and town in small letters along the top and ``ABC-1234`` below; Mercosur plates:
+    white, a blue band reading BRASIL along the top, ``ABC1D23`` without a separator."""
+    import cv2
+
+    h = 50
+    w = int(h * rng.uniform(2.9, 3.25))
+    plate = np.empty((h, w, 3), np.uint8)
+    band = int(h * rng.uniform(0.2, 0.27))
+    if mercosur:
+        plate[:] = np.clip(np.array([240, 240, 238]) + rng.integers(-15, 12, 3), 0, 255)
+        ink: tuple[int, ...] = (20, 20, 25)
+        plate[:band] = (20, 60, 160)
+        _put_line(plate, "BRASIL", (w // 3, 1, 2 * w // 3, band), (255, 255, 255), font, rng)
+        glyphs = text
+    else:
+        hire = rng.random() < 0.15
+        grey = int(rng.integers(150, 215))
+        base = np.array([200, 30, 30]) if hire else np.array([grey, grey, grey + 4])
+        plate[:] = np.clip(base + rng.integers(-12, 12, 3), 0, 255)
+        ink = (240, 240, 240) if hire else (20, 20, 25)
+        place = str(rng.choice(_BR_PLACES))
+        place = place[:2] + " - " + place[3:]
+        _put_line(plate, place, (int(w * 0.15), 2, int(w * 0.85), band + 1), ink, font, rng)
+        glyphs = text[:3] + str(rng.choice(["-", " ", "-"])) + text[3:]
+    where = (4, band + 1, w - 4, h - 3)
+    if font_file is None:
+        _put_line(plate, glyphs, where, ink, font, rng)
+    else:
+        _put_line_ttf(plate, glyphs, where, ink, font_file, rng)
+    cv2.rectangle(plate, (0, 0), (w - 1, h - 1), ink if not mercosur else (20, 20, 25), 2)
+    return SyntheticPlate(plate, text, "BR", False)
 
 
 def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:

@@ -138,14 +138,21 @@ def system_fonts() -> list[str]:
 FONTS = system_fonts()
 TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share)
 US_SHARE = 0.2  # share of synthetic plates in the US layout (--us-share); one format in 23 else
+BR_SHARE = 0.1  # share of synthetic plates in the Brazilian layouts (--br-share)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
+BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 
 
 def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
     font_file = None
     if FONTS and rng.random() < TTF_SHARE:
         font_file = FONTS[int(rng.integers(len(FONTS)))]
-    fmt = US_FORMAT if rng.random() < US_SHARE else None
+    draw = rng.random()
+    fmt = None
+    if draw < US_SHARE:
+        fmt = US_FORMAT
+    elif draw < US_SHARE + BR_SHARE:
+        fmt = BR_FORMATS[int(rng.integers(len(BR_FORMATS)))]
     plate = render_plate(rng, fmt=fmt, font_file=font_file)
     image = augment(plate.image, rng, strength=strength)
     view = plate_views(image, size=INPUT_SIZE)[1 if plate.two_line else 0]
@@ -413,6 +420,12 @@ def main() -> None:
         "--us-share", type=float, default=0.2, help="share of synthetic plates in the US layout"
     )
     parser.add_argument(
+        "--br-share",
+        type=float,
+        default=0.1,
+        help="share of synthetic plates in the Brazilian layouts",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
@@ -426,8 +439,8 @@ def main() -> None:
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global TTF_SHARE, US_SHARE
-    TTF_SHARE, US_SHARE = args.ttf_share, args.us_share
+    global TTF_SHARE, US_SHARE, BR_SHARE
+    TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"

@@ -27,6 +27,8 @@ from imaging.anpr.synth import augment, random_text, render_plate
         ("12AB345", "AM"),
         ("AB12CDE", "UK"),
         ("AA1234BB", "UA"),
+        ("ABC1234", "BR"),
+        ("ABC1D23", "BR"),
     ],
 )
 def test_patterns_match_examples(text, country):
@@ -127,6 +129,8 @@ POSITIVE = {
     ("EE", "standard"): ["123ABC"],
     ("HR", "standard"): ["ZG1234AB", "ST123A"],
     ("SI", "standard"): ["LJ12ABC"],
+    ("BR", "1990-2018"): ["ABC1234", "XBR2267"],
+    ("BR", "Mercosur since 2018"): ["ABC1D23", "QGO4P13"],
     ("US", "generic"): ["ABC1234", "7XYZ123", "FUW999"],
 }
 
@@ -153,6 +157,8 @@ NEGATIVE = {
     ("EE", "standard"): ["12ABC", "123AB1"],
     ("HR", "standard"): ["Z1234AB", "ZG12ABC"],
     ("SI", "standard"): ["L12ABC", "LJ12ABCD"],
+    ("BR", "1990-2018"): ["AB1234", "ABC12345", "ABC1D23"],
+    ("BR", "Mercosur since 2018"): ["ABC1234", "ABCD123", "AB1C23"],
     ("US", "generic"): ["ABCD", "ABCD12345"],
 }
 

@@ -22,6 +22,8 @@ def test_every_format_renders_in_one_and_two_lines(fmt, two_line):
         assert h == 100 and 1.3 < w / h < 2.0
     elif fmt.country == "US":  # US plates are 12 x 6 inches
         assert h == 100 and 1.7 < w / h < 2.2
+    elif fmt.country == "BR":  # Brazilian plates are 400 x 130 mm
+        assert h == 50 and 2.8 < w / h < 3.3
     else:
         assert h == 50 and 3.5 < w / h < 5.0
     # there is text on it: the plate is not one flat colour
