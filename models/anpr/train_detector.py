@@ -80,6 +80,8 @@ def split(items: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 GLYPHS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+LIBRARY_PLATE_SHARE = 0.0  # of the pasted plates drawn by imaging.anpr.synth (--library-plates)
+DISTRACTOR_SHARE = 0.0  # of the scenes that get distractor text (--distractors)
 
 
 def render_plate(rng: np.random.Generator) -> np.ndarray:
@@ -122,9 +124,17 @@ def render_plate(rng: np.random.Generator) -> np.ndarray:
     return plate
 
 
+def library_plate(rng: np.random.Generator) -> np.ndarray:
+    """A plate of a random supported format as :mod:`imaging.anpr.synth` renders it (EU,
+    Customs Union, US and Brazilian layouts), RGB."""
+    from imaging.anpr.synth import render_plate as render_format
+
+    return render_format(rng).image
+
+
 def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> np.ndarray | None:
     """Warp a synthetic plate into ``scene`` (in place); return its corners or None."""
-    plate = render_plate(rng)
+    plate = library_plate(rng) if rng.random() < LIBRARY_PLATE_SHARE else render_plate(rng)
     ph, pw = plate.shape[:2]
     sh, sw = scene.shape[:2]
     target_w = sw * rng.uniform(0.05, 0.35)
@@ -151,6 +161,66 @@ def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> 
     scene[:] = (scene * (1 - mask[..., None] / 255.0) + blend).astype(np.uint8)
     occupied.append((x0, y0, x1, y1))
     return dst
+
+
+DISTRACTOR_WORDS = (
+    "TAXI", "SERVICE", "SELF STORAGE", "POLICE", "SALE", "RENT", "EXPRESS", "DELIVERY",
+    "Plumbing", "Heating & Air", "AUTO", "Logistics", "www.example.com", "FRAGILE", "OPEN",
+)  # fmt: skip
+
+
+def distractor_text(rng: np.random.Generator) -> str:
+    """Text a photograph holds that is not a plate: phone numbers, time stamps, fleet
+    numbers, watermarks, words on vans and signs."""
+    digits = lambda n: "".join(rng.choice(list("0123456789"), n))  # noqa: E731
+    kind = int(rng.integers(5))
+    if kind == 0:
+        return (
+            f"{digits(3)}-{digits(4)}"
+            if rng.random() < 0.5
+            else f"({digits(3)}) {digits(3)}-{digits(4)}"
+        )
+    if kind == 1:
+        return f"20{digits(2)}-{digits(2)}-{digits(2)} {digits(2)}:{digits(2)}:{digits(2)}"
+    if kind == 2:
+        return str(rng.choice(DISTRACTOR_WORDS))
+    if kind == 3:
+        return digits(int(rng.integers(3, 7)))
+    return "".join(rng.choice(list(GLYPHS), int(rng.integers(4, 8))))
+
+
+def paste_text(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> None:
+    """Draw distractor text straight onto ``scene`` (in place), away from the plates: a
+    negative example, text without a plate around it."""
+    text = distractor_text(rng)
+    font = int(
+        rng.choice(
+            [
+                cv2.FONT_HERSHEY_SIMPLEX,
+                cv2.FONT_HERSHEY_DUPLEX,
+                cv2.FONT_HERSHEY_COMPLEX,
+                cv2.FONT_HERSHEY_TRIPLEX,
+                cv2.FONT_HERSHEY_PLAIN,
+            ]
+        )
+    )
+    height = rng.uniform(7, 36)
+    scale = height / 22.0
+    thickness = max(1, round(scale * rng.uniform(1.2, 2.8)))
+    (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
+    sh, sw = scene.shape[:2]
+    if tw >= sw - 4 or th + base >= sh - 4:
+        return
+    x = int(rng.integers(2, sw - tw - 1))
+    y = int(rng.integers(th + 2, sh - base - 1))
+    box = (x, y - th, x + tw, y + base)
+    for ox0, oy0, ox1, oy1 in occupied:
+        if box[0] < ox1 and ox0 < box[2] and box[1] < oy1 and oy0 < box[3]:
+            return
+    colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+    if rng.random() < 0.3:  # a dark outline or shadow, as on watermarks and lettering
+        cv2.putText(scene, text, (x + 1, y + 1), font, scale, (0, 0, 0), thickness + 1, cv2.LINE_AA)
+    cv2.putText(scene, text, (x, y), font, scale, colour, thickness, cv2.LINE_AA)
 
 
 def _hide_cut_plates(canvas: np.ndarray, corners: list) -> list:
@@ -232,6 +302,9 @@ def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarra
         dst = paste_plate(canvas, rng, occupied)
         if dst is not None:
             kept.append(dst)
+    if rng.random() < DISTRACTOR_SHARE:
+        for _ in range(int(rng.integers(1, 4))):
+            paste_text(canvas, rng, occupied)
     if rng.random() < 0.5:
         canvas = canvas[:, ::-1].copy()  # mirrored scenes: a plate's outline stays a plate's
         kept = [
@@ -539,9 +612,23 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--checkpoint", type=Path, help="save the PyTorch weights here")
     parser.add_argument(
+        "--library-plates",
+        type=float,
+        default=0.0,
+        help="share of pasted plates drawn by imaging.anpr.synth (every format's layout)",
+    )
+    parser.add_argument(
+        "--distractors",
+        type=float,
+        default=0.0,
+        help="share of scenes given text that is not a plate (phone numbers, stamps, words)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
+    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE
+    LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE = args.library_plates, args.distractors
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"

@@ -114,6 +114,24 @@ def crop_with_jitter(image, box, rng, jitter=0.08):
     return image[b:d, a:c]
 
 
+def photo_like(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A high-resolution plate crop at the resolution plates have in the photographs (45 to
+    140 pixels wide, where the seg_and_ocr crops are about 320), upsampled again to the
+    64-pixel height of :func:`imaging.anpr.rectify.rectify` as at run time."""
+    h, w = image.shape[:2]
+    width = int(rng.uniform(45, 140))
+    if w <= width:
+        return image
+    small = cv2.resize(image, (width, max(2, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        ok, encoded = cv2.imencode(
+            ".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 90))]
+        )
+        if ok:
+            small = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    return cv2.resize(small, (round(64 * w / h), 64), interpolation=cv2.INTER_LINEAR)
+
+
 def encode(text: str) -> list[int]:
     return [1 + ALPHABET.index(c) for c in text]
 
@@ -139,6 +157,7 @@ FONTS = system_fonts()
 TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share)
 US_SHARE = 0.2  # share of synthetic plates in the US layout (--us-share); one format in 23 else
 BR_SHARE = 0.1  # share of synthetic plates in the Brazilian layouts (--br-share)
+PHOTO_LIKE_SHARE = 0.0  # share of the US crops brought down to photo resolution (--photo-like)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 
@@ -240,6 +259,8 @@ def train(
                         image, text = us_images[int(rng.integers(len(us_images)))]
                         if rng.random() < 0.5:
                             image = augment(image, rng, strength=0.4)
+                        if rng.random() < PHOTO_LIKE_SHARE:
+                            image = photo_like(image, rng)
                         view = plate_views(image, size=INPUT_SIZE)[0]
                     else:
                         k = int(rng.integers(len(photos)))
@@ -426,6 +447,12 @@ def main() -> None:
         help="share of synthetic plates in the Brazilian layouts",
     )
     parser.add_argument(
+        "--photo-like",
+        type=float,
+        default=0.0,
+        help="share of the real US crops brought down to the plates' resolution in photographs",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
@@ -439,8 +466,9 @@ def main() -> None:
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global TTF_SHARE, US_SHARE, BR_SHARE
+    global TTF_SHARE, US_SHARE, BR_SHARE, PHOTO_LIKE_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
+    PHOTO_LIKE_SHARE = args.photo_like
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
