@@ -227,6 +227,56 @@ class PlateOCR(nn.Module):
         return self.head(seq)  # (N, T, C) logits
 
 
+def load_onnx_weights(net: PlateOCR, onnx_path: Path) -> None:
+    """Start ``net`` from an exported model (the shipped one): the export folded each batch
+    norm into its convolution, so the convolutions take the folded weights and biases and the
+    batch norms become identities (keep them in eval mode, :func:`freeze_batch_norms`); the
+    GRU's gates go from ONNX's (z, r, h) order to PyTorch's (r, z, n)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(onnx_path))
+    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    nodes = model.graph.node
+    convs = [m for m in net.features.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in net.features.modules() if isinstance(m, nn.BatchNorm2d)]
+    onnx_convs = [n for n in nodes if n.op_type == "Conv"]
+    if len(onnx_convs) != len(convs):
+        raise SystemExit(
+            f"{onnx_path}: {len(onnx_convs)} convolutions, the network has {len(convs)}"
+        )
+    with torch.no_grad():
+        for conv, norm, node in zip(convs, norms, onnx_convs, strict=True):
+            conv.weight.copy_(torch.from_numpy(weights[node.input[1]]))
+            norm.weight.fill_(1.0)
+            norm.bias.copy_(torch.from_numpy(weights[node.input[2]]))
+            norm.running_mean.zero_()
+            norm.running_var.fill_(1.0 - norm.eps)
+        gru = next(n for n in nodes if n.op_type == "GRU")
+        w, r, b = (weights[name] for name in gru.input[1:4])
+        hidden = r.shape[2]
+
+        def gates(m: np.ndarray) -> torch.Tensor:  # (z, r, h) -> (r, z, n) along axis 0
+            z_, r_, h_ = np.split(m, 3, axis=0)
+            return torch.from_numpy(np.concatenate([r_, z_, h_], axis=0).copy())
+
+        for k, suffix in enumerate(("", "_reverse")):
+            getattr(net.rnn, f"weight_ih_l0{suffix}").copy_(gates(w[k]))
+            getattr(net.rnn, f"weight_hh_l0{suffix}").copy_(gates(r[k]))
+            getattr(net.rnn, f"bias_ih_l0{suffix}").copy_(gates(b[k, : 3 * hidden]))
+            getattr(net.rnn, f"bias_hh_l0{suffix}").copy_(gates(b[k, 3 * hidden :]))
+        matmul = next(n for n in nodes if n.op_type == "MatMul")
+        net.head.weight.copy_(torch.from_numpy(weights[matmul.input[1]].T.copy()))
+        net.head.bias.copy_(torch.from_numpy(weights["head.bias"]))
+
+
+def freeze_batch_norms(net: nn.Module) -> None:
+    """Batch norms in eval mode (fixed statistics), as a model loaded from ONNX needs."""
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+
+
 def train(
     minutes: float,
     batch: int = 48,
@@ -234,6 +284,7 @@ def train(
     *,
     detector: str = "anpr-detector",
     init: Path | None = None,
+    init_onnx: Path | None = None,
     lr: float = 1e-3,
 ) -> PlateOCR:
     torch.manual_seed(SEED)
@@ -249,7 +300,8 @@ def train(
     def produce() -> None:
         while True:
             views, texts = [], []
-            early = init is None and time.monotonic() - start < minutes * 60 / 5
+            fresh = init is None and init_onnx is None
+            early = fresh and time.monotonic() - start < minutes * 60 / 5
             while len(views) < batch:
                 r = rng.random()
                 try:
@@ -284,7 +336,12 @@ def train(
     net = PlateOCR(arch)
     if init is not None:
         net.load_state_dict(torch.load(init))
+    if init_onnx is not None:
+        load_onnx_weights(net, init_onnx)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    net.train()
+    if init_onnx is not None:
+        freeze_batch_norms(net)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step = 0
     while time.monotonic() < deadline:
@@ -456,6 +513,11 @@ def main() -> None:
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
+    parser.add_argument(
+        "--init-onnx",
+        type=Path,
+        help="start from an exported model of the same architecture (e.g. the shipped one)",
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument(
         "--detector",
@@ -476,7 +538,12 @@ def main() -> None:
         global INPUT_SIZE
         INPUT_SIZE = PlateOCR.SIZES[args.arch]
         net = train(
-            args.minutes, arch=args.arch, detector=args.detector, init=args.init, lr=args.lr
+            args.minutes,
+            arch=args.arch,
+            detector=args.detector,
+            init=args.init,
+            init_onnx=args.init_onnx,
+            lr=args.lr,
         )
         if args.checkpoint:
             torch.save(net.state_dict(), args.checkpoint)
