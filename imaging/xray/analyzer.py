@@ -19,6 +19,11 @@ DEFAULT_DETECTOR = "xray-threat"  # the shipped model of models/xray/
 
 
 def _load(value: Any) -> np.ndarray:
+    if isinstance(value, (str, os.PathLike)):
+        from imaging.xray.dicos import is_dicom, read_projection
+
+        if is_dicom(value):
+            return read_projection(value)
     if isinstance(value, (str, os.PathLike, bytes)):
         from imaging.io import imread
 
@@ -67,7 +72,8 @@ class XrayAnalyzer(AnalyzerBase):
 
     ``analyze(image, **context)``: ``image`` is a path or an array: uint16 raw counts, uint8
     display images (grey or pseudo-coloured RGB), float attenuation, or a (2, H, W) dual-energy
-    stack (low energy first; a 2-page TIFF reads as one). Context: ``low`` (the low-energy
+    stack (low energy first; a 2-page TIFF reads as one); DICOS/DICOM projections are read
+    with air bright (:func:`imaging.xray.dicos.read_projection`). Context: ``low`` (the low-energy
     image when given separately), ``dark`` and ``air`` reference lines ((H,) or (H, n); for
     dual energy a pair), ``reference`` (a reference scan of the same container type).
 
