@@ -194,11 +194,11 @@ class XrayAnalyzer(AnalyzerBase):
                 raise ShapeError(f"low-energy image {a_low.shape} and high {a_high.shape} differ")
         measurements: dict[str, Any] = {"dual_energy": pair}
         floor_a = float(-np.log(DEFAULT_FLOOR))
-        flags = quality_flags(high, a_high, floor_a=floor_a)
+        flags = quality_flags(high, a_high, floor_a=floor_a, air=energy(air, 1))
         if pair:
             flags += [
                 replace(f, message=f"low energy: {f.message}", data={**f.data, "energy": "low"})
-                for f in quality_flags(low, a_low, floor_a=floor_a)
+                for f in quality_flags(low, a_low, floor_a=floor_a, air=energy(air, 0))
             ]
             if all(f.data["problem"] == "invalid-pixels" for f in flags):
                 # (blank, starved or saturated data is flagged, not judged)

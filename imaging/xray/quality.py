@@ -33,7 +33,7 @@ MIN_ENERGY_RATIO = 0.98
 attenuation falls with photon energy; simulated bags give 1.3)."""
 
 _NO_SIGNAL_SHARE = 0.95  # of the pixels at the attenuation floor: nothing reached the detector
-_SATURATED_SHARE = 0.01  # of the raw counts at the dtype's maximum
+_SATURATED_SHARE = 0.01  # of the detector rows whose air reference is at the dtype's maximum
 
 
 def check_attenuation_range(values: np.ndarray, name: str = "image") -> None:
@@ -128,7 +128,9 @@ def check_energy_order(
     return median
 
 
-def quality_flags(raw: np.ndarray, a: np.ndarray, *, floor_a: float) -> list[Flag]:
+def quality_flags(
+    raw: np.ndarray, a: np.ndarray, *, floor_a: float, air: np.ndarray | None = None
+) -> list[Flag]:
     """Image-wide ``quality`` flags of one scan (empty for a sound scan).
 
     Parameters
@@ -139,14 +141,17 @@ def quality_flags(raw: np.ndarray, a: np.ndarray, *, floor_a: float) -> list[Fla
         Its attenuation.
     floor_a : float
         The attenuation that a pixel without signal gets (the calibration's floor).
+    air : ndarray, optional
+        The air (flat) reference lines of raw counts, (H,) or (H, n). Only with them can
+        saturation be told from a flat-fielded export, whose air is at full scale by design.
 
     Returns
     -------
     list of Flag
         Each with ``kind`` "quality", the whole image as its box and ``data["problem"]``:
         ``"blank"`` (one value everywhere), ``"no-signal"`` (almost every pixel at the
-        floor), ``"saturated"`` (raw counts at the detector's maximum) or ``"invalid-pixels"``
-        (NaN or infinite values, taken as air).
+        floor), ``"saturated"`` (air reference lines at the detector's maximum) or
+        ``"invalid-pixels"`` (NaN or infinite values, taken as air).
 
     Examples
     --------
@@ -175,12 +180,10 @@ def quality_flags(raw: np.ndarray, a: np.ndarray, *, floor_a: float) -> list[Fla
             )
             values = raw[np.isfinite(raw)]
     if values.size and values.min() == values.max():
-        value = values.flat[0]
-        if np.issubdtype(raw.dtype, np.integer) and raw.dtype.itemsize >= 2:
-            if value == np.iinfo(raw.dtype).max:
-                message = f"every pixel is at the detector's maximum ({value}): saturated"
-                return [*flags, flag("saturated", message, share=1.0)]
-        message = f"every pixel is {value}: no image (source off, detector fault or a blank export)"
+        message = (
+            f"every pixel is {values.flat[0]}: no image (empty belt, source off, detector "
+            "fault or a blank export)"
+        )
         return [*flags, flag("blank", message)]
     starved = float(np.mean(a >= floor_a - 1e-3))
     if starved >= _NO_SIGNAL_SHARE:
@@ -192,15 +195,18 @@ def quality_flags(raw: np.ndarray, a: np.ndarray, *, floor_a: float) -> list[Fla
                 share=round(starved, 4),
             )
         )
-    if np.issubdtype(raw.dtype, np.integer) and raw.dtype.itemsize >= 2:
+    if air is not None and np.issubdtype(raw.dtype, np.integer) and raw.dtype.itemsize >= 2:
         top = np.iinfo(raw.dtype).max
-        share = float(np.mean(raw == top))
+        levels = np.asarray(air, np.float64)
+        levels = levels.reshape(levels.shape[0], -1).mean(axis=1) if levels.ndim else levels
+        share = float(np.mean(levels >= 0.999 * top))
         if share >= _SATURATED_SHARE:
             flags.append(
                 flag(
                     "saturated",
-                    f"{share:.1%} of the raw counts are at the detector's maximum ({top}): "
-                    "the detector saturated there, and thin objects in it are lost",
+                    f"the air reference of {share:.0%} of the detector rows is at the "
+                    f"detector's maximum ({top}): the detector saturates, so thin objects "
+                    "there are lost and attenuations read low; lower the source current",
                     share=round(share, 4),
                 )
             )

@@ -45,8 +45,9 @@ def test_mismatched_pair_is_a_shape_error(scan, analyzer):
         analyzer.analyze(scan.high, low=scan.low[:, :-3])
 
 
-@pytest.mark.parametrize("value,problem", [(0, "blank"), (1234, "blank"), (65535, "saturated")])
-def test_constant_scans_are_flagged_not_analyzed_into_garbage(scan, analyzer, value, problem):
+@pytest.mark.parametrize("value", [0, 1234, 65535])
+def test_constant_scans_are_flagged_not_analyzed_into_garbage(scan, analyzer, value):
+    problem = "blank"
     flat = np.full_like(scan.high, value)
     result = analyzer.analyze(flat, low=flat.copy())
     assert problems(result) == [problem, problem]  # high, then low energy
@@ -61,12 +62,20 @@ def test_no_signal_and_saturation_are_flagged(scan, analyzer):
     dark[:] = 0
     dark[:, :4] = 30000  # a few live columns: not blank, but nothing came through the rest
     assert "no-signal" in problems(analyzer.analyze(dark))
+    assert problems(analyzer.analyze(scan.high, low=scan.low, air=scan.air)) == []
+    air = scan.air.copy()  # (energy, row, line), low energy first
+    rows = air.shape[1] // 4
+    air[1, :rows] = 65535  # the high-energy detector saturates in a quarter of its rows
     hot = scan.high.copy()
-    hot[:, : hot.shape[1] // 4] = 65535
-    found = analyzer.analyze(hot, low=scan.low)
+    hot[:rows] = np.maximum(hot[:rows], 60000)
+    found = analyzer.analyze(hot, low=scan.low, air=air, dark=scan.dark)
     assert problems(found) == ["saturated"]
     flag = next(f for f in found.flags if f.kind == "quality")
-    assert flag.data["share"] == pytest.approx(0.25, abs=0.01)
+    assert flag.data["share"] == pytest.approx(0.25, abs=0.02)
+    # a flat-fielded export has its air at full scale by design: no flag without air lines
+    export = np.where(scan.high > 0, 65535, 0).astype(np.uint16)
+    export[10:60, 20:90] = 20000
+    assert "saturated" not in problems(analyzer.analyze(export))
 
 
 def test_nan_pixels_are_counted_and_flagged(scan, analyzer):
