@@ -29,6 +29,8 @@ class AnprAnalyzer(AnalyzerBase):
     providers : str
         ONNX execution providers.
 
+    A box is returned only when its reading fits some plate format (of any country), so that
+    overlay text, temperatures, street numbers and words on signs are not reported as plates.
     Each detection has ``label`` "plate", ``text``, ``country``, ``pattern``,
     ``text_confidence``, ``detector_score``, ``two_line``, ``corners`` and ``alternatives``;
     its score (``confidence``) is the detector's score times the square root of the reading's
@@ -102,7 +104,7 @@ class AnprAnalyzer(AnalyzerBase):
                 countries=context.get("countries", self.countries),
                 providers=self.providers,
             )
-        keep = np.array([len(t.text) >= MIN_PLATE_CHARS for t in texts], bool)
+        keep = np.array([_plate_like(t.text) for t in texts], bool)
         if len(dets):
             alternatives = np.empty(len(texts), dtype=object)
             alternatives[:] = [
@@ -134,3 +136,12 @@ class AnprAnalyzer(AnalyzerBase):
             models=dict(self.models),
             image_shape=pixels.shape,
         )
+
+
+def _plate_like(text: str) -> bool:
+    """Whether a reading could be a plate: long enough and of some plate format (of any
+    country: a restriction by ``countries`` shapes the decoding, but a foreign vehicle still
+    crosses). Overlay text, temperatures, street numbers and words fit none."""
+    from imaging.anpr.formats import match_plate
+
+    return len(text) >= MIN_PLATE_CHARS and bool(match_plate(text))
