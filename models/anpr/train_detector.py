@@ -447,6 +447,52 @@ class Exported(nn.Module):
         return boxes, corners
 
 
+def load_folded_convs(net: nn.Module, onnx_path: Path) -> dict[str, np.ndarray]:
+    """Copy the convolutions of an exported model into ``net``, in graph order; returns all
+    its weights by name (for the layers that are not convolutions).
+
+    The export folded each batch norm into the convolution before it: that convolution takes
+    the folded weights, and its batch norm the folded bias with identity statistics (keep
+    such norms in eval mode while fine-tuning: :func:`freeze_batch_norms`)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(onnx_path))
+    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    nodes = [n for n in model.graph.node if n.op_type == "Conv"]
+    modules = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d | None]] = []
+    for k, module in enumerate(modules):
+        if isinstance(module, nn.Conv2d):
+            after = modules[k + 1] if k + 1 < len(modules) else None
+            pairs.append((module, after if isinstance(after, nn.BatchNorm2d) else None))
+    if len(nodes) != len(pairs):
+        raise SystemExit(f"{onnx_path}: {len(nodes)} convolutions, the network has {len(pairs)}")
+    with torch.no_grad():
+        for (conv, norm), node in zip(pairs, nodes, strict=True):
+            kernel = torch.from_numpy(weights[node.input[1]].copy())
+            if kernel.shape != conv.weight.shape:
+                raise SystemExit(f"{onnx_path}: {node.name} is {tuple(kernel.shape)}, not "
+                                 f"{tuple(conv.weight.shape)}")  # fmt: skip
+            conv.weight.copy_(kernel)
+            bias = torch.from_numpy(weights[node.input[2]].copy())
+            if norm is None:
+                conv.bias.copy_(bias)
+            else:
+                norm.weight.fill_(1.0)
+                norm.bias.copy_(bias)
+                norm.running_mean.zero_()
+                norm.running_var.fill_(1.0 - norm.eps)
+    return weights
+
+
+def freeze_batch_norms(net: nn.Module) -> None:
+    """Batch norms in eval mode (fixed statistics), as a model loaded from ONNX needs."""
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+
+
 def focal(pred_logit: torch.Tensor, heat: torch.Tensor) -> torch.Tensor:
     pred = torch.sigmoid(pred_logit).clamp(1e-4, 1 - 1e-4)
     pos = heat.eq(1).float()
@@ -471,6 +517,7 @@ def train(
     crop: int = 320,
     spread: int = 1,
     init: Path | None = None,
+    init_onnx: Path | None = None,
     lr: float = 2e-3,
 ) -> PlateNet:
     """Train for ``minutes`` of wall time on ``crop`` x ``crop`` windows of the 416-pixel
@@ -481,7 +528,12 @@ def train(
     net = PlateNet(arch=arch)
     if init is not None:
         net.load_state_dict(torch.load(init))
+    if init_onnx is not None:
+        load_folded_convs(net, init_onnx)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    net.train()
+    if init_onnx is not None:
+        freeze_batch_norms(net)
     deadline = time.monotonic() + minutes * 60
     step = 0
     start = time.monotonic()
@@ -609,6 +661,9 @@ def main() -> None:
     parser.add_argument("--arch", choices=sorted(PlateNet.WIDTHS), default="wide")
     parser.add_argument("--crop", type=int, default=320, help="training window (pixels)")
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights")
+    parser.add_argument(
+        "--init-onnx", type=Path, help="start from an exported model (e.g. the shipped one)"
+    )
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--checkpoint", type=Path, help="save the PyTorch weights here")
     parser.add_argument(
@@ -633,7 +688,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"
     if not args.evaluate_only:
-        net = train(args.minutes, arch=args.arch, crop=args.crop, init=args.init, lr=args.lr)
+        net = train(
+            args.minutes,
+            arch=args.arch,
+            crop=args.crop,
+            init=args.init,
+            init_onnx=args.init_onnx,
+            lr=args.lr,
+        )
         if args.checkpoint:
             torch.save(net.state_dict(), args.checkpoint)
         export(net, onnx_path)

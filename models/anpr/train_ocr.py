@@ -34,7 +34,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from train_detector import load_photos, split  # noqa: E402
+from train_detector import freeze_batch_norms, load_folded_convs, load_photos, split  # noqa: E402
 
 from imaging.anpr.formats import ALPHABET, FORMATS, normalize_text  # noqa: E402
 from imaging.anpr.read import plate_views  # noqa: E402
@@ -228,30 +228,15 @@ class PlateOCR(nn.Module):
 
 
 def load_onnx_weights(net: PlateOCR, onnx_path: Path) -> None:
-    """Start ``net`` from an exported model (the shipped one): the export folded each batch
-    norm into its convolution, so the convolutions take the folded weights and biases and the
-    batch norms become identities (keep them in eval mode, :func:`freeze_batch_norms`); the
-    GRU's gates go from ONNX's (z, r, h) order to PyTorch's (r, z, n)."""
+    """Start ``net`` from an exported model (the shipped one): the convolutions as
+    :func:`train_detector.load_folded_convs` loads them (keep the batch norms in eval mode,
+    :func:`freeze_batch_norms`), the GRU's gates from ONNX's (z, r, h) order to PyTorch's
+    (r, z, n), the head's matrix transposed."""
     import onnx
-    from onnx import numpy_helper
 
-    model = onnx.load(str(onnx_path))
-    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    nodes = model.graph.node
-    convs = [m for m in net.features.modules() if isinstance(m, nn.Conv2d)]
-    norms = [m for m in net.features.modules() if isinstance(m, nn.BatchNorm2d)]
-    onnx_convs = [n for n in nodes if n.op_type == "Conv"]
-    if len(onnx_convs) != len(convs):
-        raise SystemExit(
-            f"{onnx_path}: {len(onnx_convs)} convolutions, the network has {len(convs)}"
-        )
+    weights = load_folded_convs(net, onnx_path)
+    nodes = onnx.load(str(onnx_path)).graph.node
     with torch.no_grad():
-        for conv, norm, node in zip(convs, norms, onnx_convs, strict=True):
-            conv.weight.copy_(torch.from_numpy(weights[node.input[1]]))
-            norm.weight.fill_(1.0)
-            norm.bias.copy_(torch.from_numpy(weights[node.input[2]]))
-            norm.running_mean.zero_()
-            norm.running_var.fill_(1.0 - norm.eps)
         gru = next(n for n in nodes if n.op_type == "GRU")
         w, r, b = (weights[name] for name in gru.input[1:4])
         hidden = r.shape[2]
@@ -268,13 +253,6 @@ def load_onnx_weights(net: PlateOCR, onnx_path: Path) -> None:
         matmul = next(n for n in nodes if n.op_type == "MatMul")
         net.head.weight.copy_(torch.from_numpy(weights[matmul.input[1]].T.copy()))
         net.head.bias.copy_(torch.from_numpy(weights["head.bias"]))
-
-
-def freeze_batch_norms(net: nn.Module) -> None:
-    """Batch norms in eval mode (fixed statistics), as a model loaded from ONNX needs."""
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.eval()
 
 
 def train(
