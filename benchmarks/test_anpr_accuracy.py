@@ -50,3 +50,37 @@ def test_end_to_end_on_held_back_photos(benchmark):
         print(f"{name:28s} {truth:10s} {got:10s} {'ok' if truth == got else ''}")
     print({k: v for k, v in figures.items() if k != "rows"})
     assert figures["photos"] == len(held)
+
+
+def test_false_plates_on_images_without_vehicles(benchmark):
+    """Real images with no vehicle in them (thermal camera JPEGs with overlay text, X-ray
+    baggage scans): every plate returned is a false plate."""
+    from imaging import ImagingError
+    from imaging.anpr.analyzer import AnprAnalyzer
+
+    shared = DATA.parent
+    images = sorted((shared / "thermal").rglob("*.jpg")) + sorted(
+        (shared / "thermal").rglob("*.JPG")
+    )
+    images += [p for p in sorted((shared / "xray").rglob("*.png")) if "annotations" not in p.parts]
+    images += sorted((shared / "xray").rglob("*.jpg"))
+    analyzer = AnprAnalyzer(
+        detector=os.environ.get("IMAGING_DETECTOR_MODEL", "anpr-detector"),
+        ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"),
+    )
+
+    def measure():
+        found, read = [], 0
+        for path in images:
+            try:
+                result = analyzer.analyze(str(path))
+            except ImagingError:  # DJI's thermal JPEGs are refused
+                continue
+            read += 1
+            found += [(path.name, str(t)) for t in result.detections.data.get("text", [])]
+        return {"images": read, "false_plates": len(found), "found": found}
+
+    figures = benchmark.pedantic(measure, rounds=1, iterations=1)
+    benchmark.extra_info.update({k: v for k, v in figures.items() if k != "found"})
+    print(figures)
+    assert figures["images"] >= 25
