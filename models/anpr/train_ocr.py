@@ -252,7 +252,7 @@ def load_onnx_weights(net: PlateOCR, onnx_path: Path) -> None:
             getattr(net.rnn, f"bias_hh_l0{suffix}").copy_(gates(b[k, 3 * hidden :]))
         matmul = next(n for n in nodes if n.op_type == "MatMul")
         net.head.weight.copy_(torch.from_numpy(weights[matmul.input[1]].T.copy()))
-        net.head.bias.copy_(torch.from_numpy(weights["head.bias"]))
+        net.head.bias.copy_(torch.from_numpy(weights["head.bias"].copy()))
 
 
 def train(
