@@ -418,7 +418,7 @@ def constrained_decode(
     countries: Sequence[str] | None = None,
     top_k: int = 5,
     unconstrained_penalty: float = 0.2,
-    specificity_weight: float = SPECIFICITY_WEIGHT,
+    specificity_weight: float | None = None,
 ) -> PlateReading:
     """Choose the best plate text for the OCR's probabilities under the country formats.
 
@@ -449,7 +449,7 @@ def constrained_decode(
         when the two are close.
     specificity_weight : float
         Strength of the narrow-format prior: 0 treats every fitting text alike, 1 weighs
-        each format as equally likely a priori (:data:`SPECIFICITY_WEIGHT` by default).
+        each format as equally likely a priori (default :data:`SPECIFICITY_WEIGHT`).
 
     Returns
     -------
@@ -503,6 +503,8 @@ def constrained_decode(
         loss = top - runner.max(axis=2)  # log-probability lost by taking the runner-up
         # a text that fits narrow slots is a priori likelier than one that fits any character:
         # each slot weighs len(ALPHABET) / (characters it allows), the OCR's own prior being flat
+        if specificity_weight is None:
+            specificity_weight = SPECIFICITY_WEIGHT
         allowed = masks.sum(axis=2)  # (S, k)
         specificity = specificity_weight * np.log(len(ALPHABET) / allowed).sum(axis=1)
         leaders = set(np.argsort(-(total + specificity))[:3].tolist())

@@ -83,7 +83,7 @@ def test_detector_recall_on_held_back_dev_photos(shared_data):
     assert hits / total >= RECALL_FLOOR, hits / total
 
 
-RECALL_FLOOR = 0.75  # measured 0.86 on these 28 photos (plate_detector.md)
+RECALL_FLOOR = 0.8  # measured 0.96 on these 28 photos (plate_detector.md)
 
 
 def test_rectify_straightens_a_warped_plate():
@@ -128,6 +128,6 @@ def test_text_that_fits_no_plate_format_is_not_a_plate(analyzer, shared_data):
         false_plates += len(result.detections)
         for text in result.detections.data.get("text", []):
             assert len(text) >= 3 and match_plate(text), text
-    # measured: 6 false plates over 27 images (19 before readings had to fit a format), all
-    # on the thermal JPEGs' overlay text
-    assert read >= 25 and false_plates <= 9, false_plates
+    # measured: 3 false plates over 34 images, all on thermal overlay text ("FLIR" and the
+    # like; 8 before readings had to fit a plate format, 20 with the session-3 models)
+    assert read >= 25 and false_plates <= 6, false_plates

@@ -37,8 +37,9 @@ def synthetic_reads():
 def test_synthetic_plates_of_every_format(synthetic_reads):
     plates, reads = synthetic_reads
     right = np.array([r.text == p.text for r, p in zip(reads, plates, strict=True)])
-    # measured 1.00 on these 276 one-line plates (12 for each of the 23 formats) with the
-    # shipped model; the floors leave room for a retrained model, not for a broken one
+    # measured 0.987 on these 300 one-line plates (12 for each of the 25 formats) and 1.00 on
+    # the 24 two-line ones with the shipped model; the floors leave room for a retrained
+    # model, not for a broken one
     assert right.mean() >= 0.96, right.mean()
     for fmt in FORMATS:
         mine = [i for i, p in enumerate(plates) if p.country == fmt.country and not p.two_line]
@@ -106,7 +107,7 @@ def test_us_crops_held_back(shared_data):
     assert folded >= US_EXACT_FLOOR, folded
 
 
-US_EXACT_FLOOR = 0.78  # measured 0.847 (exact) / 0.853 (O/0 folded) on these 150 crops
+US_EXACT_FLOOR = 0.8  # measured 0.887 (exact) / 0.893 (O/0 folded) on these 150 crops
 
 
 def test_nomeroff_crops_not_used_in_training(shared_data):
