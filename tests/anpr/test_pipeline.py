@@ -83,7 +83,7 @@ def test_detector_recall_on_held_back_dev_photos(shared_data):
     assert hits / total >= RECALL_FLOOR, hits / total
 
 
-RECALL_FLOOR = 0.8  # measured 0.96 on these 28 photos (plate_detector.md)
+RECALL_FLOOR = 0.85  # measured 1.00 on these 28 photos (plate_detector.md)
 
 
 def test_rectify_straightens_a_warped_plate():
@@ -128,6 +128,6 @@ def test_text_that_fits_no_plate_format_is_not_a_plate(analyzer, shared_data):
         false_plates += len(result.detections)
         for text in result.detections.data.get("text", []):
             assert len(text) >= 3 and match_plate(text), text
-    # measured: 3 false plates over 34 images, all on thermal overlay text ("FLIR" and the
-    # like; 8 before readings had to fit a plate format, 20 with the session-3 models)
-    assert read >= 25 and false_plates <= 6, false_plates
+    # measured: 1 false plate over 34 images, on thermal overlay text ("FLQR3"; 20 with the
+    # session-3 models before readings had to fit a plate format, 6 with the format check)
+    assert read >= 25 and false_plates <= 4, false_plates
