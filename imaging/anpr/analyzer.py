@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from imaging.analyzer import AnalyzerBase, ImageInput, source_name
+from imaging.anpr.formats import match_plate
 from imaging.results import Detections, Result
 
 __all__ = ["MIN_PLATE_CHARS", "AnprAnalyzer"]
@@ -142,6 +143,4 @@ def _plate_like(text: str) -> bool:
     """Whether a reading could be a plate: long enough and of some plate format (of any
     country: a restriction by ``countries`` shapes the decoding, but a foreign vehicle still
     crosses). Overlay text, temperatures, street numbers and words fit none."""
-    from imaging.anpr.formats import match_plate
-
     return len(text) >= MIN_PLATE_CHARS and bool(match_plate(text))
