@@ -339,7 +339,7 @@ class PlateReading:
 _ALPHABET_ARRAY = np.array(list(ALPHABET))
 # Strength of the narrow-format prior (1: every format equally likely a priori, so a text
 # that can be bent into a narrow format almost always is). Half strength read more held-back
-# real US crops (session-3 OCR 0.873 vs 0.853, session-4 OCR 0.893 vs 0.887, O/0 folded) and
+# real US crops (session-3 OCR 0.873 vs 0.853, session-4 OCR 0.913 vs 0.887, O/0 folded) and
 # left synthetic plates and the end-to-end figures unchanged (models/anpr/plate_ocr.md).
 SPECIFICITY_WEIGHT = 0.5
 

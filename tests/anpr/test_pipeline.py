@@ -128,6 +128,6 @@ def test_text_that_fits_no_plate_format_is_not_a_plate(analyzer, shared_data):
         false_plates += len(result.detections)
         for text in result.detections.data.get("text", []):
             assert len(text) >= 3 and match_plate(text), text
-    # measured: 1 false plate over 34 images, on thermal overlay text ("FLQR3"; 20 with the
+    # measured: 1 false plate over 34 images, on thermal overlay text ("FLIR" misread; 20 with the
     # session-3 models before readings had to fit a plate format, 6 with the format check)
     assert read >= 25 and false_plates <= 4, false_plates

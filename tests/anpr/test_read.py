@@ -107,7 +107,7 @@ def test_us_crops_held_back(shared_data):
     assert folded >= US_EXACT_FLOOR, folded
 
 
-US_EXACT_FLOOR = 0.8  # measured 0.887 (exact) / 0.893 (O/0 folded) on these 150 crops
+US_EXACT_FLOOR = 0.8  # measured 0.893 (exact) / 0.913 (O/0 folded) on these 150 crops
 
 
 def test_nomeroff_crops_not_used_in_training(shared_data):
@@ -123,7 +123,7 @@ def test_nomeroff_crops_not_used_in_training(shared_data):
     ]
     reads = read_plates([cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in names])
     hits = sum(_folded(r.text) == _folded(t) for r, t in zip(reads, truth, strict=True))
-    assert hits >= 2, [r.text for r in reads]  # measured 3 of 4 (O/0 folded)
+    assert hits >= 2, [r.text for r in reads]  # measured 2 of 4 (3 with the previous model)
 
 
 # --- the decoding path, with a constant ONNX "OCR" --------------------------------------------
