@@ -308,6 +308,8 @@ def test_a_write_removes_the_temporary_files_of_killed_writers(tmp_path):
     other = tmp_path / f".other.json.{int(gone.stdout)}.x.tmp"  # another file's
     for path in (orphan, living, other):
         path.write_text("partial")
-    atomic_write(tmp_path / "out.json", "{}")
+    atomic_write(tmp_path / "out.json", "[]")
+    assert orphan.exists()  # only on request: it lists the folder
+    atomic_write(tmp_path / "out.json", "{}", remove_orphans=True)
     assert (tmp_path / "out.json").read_text() == "{}"
     assert not orphan.exists() and living.exists() and other.exists()

@@ -14,16 +14,20 @@ __all__ = ["atomic_open", "atomic_write"]
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Iterator[IO]:
+def atomic_open(
+    path: str | os.PathLike, mode: str = "wb", *, remove_orphans: bool = False, **kwargs: Any
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` at once.
 
     A crash or an exception leaves ``path`` as it was and removes the temporary file. The new
     file gets the mode of the file it replaces, or 0644. A process killed mid-write cannot
-    remove its temporary file; the temporary names carry the writer's process id, and the next
-    write of ``path`` removes those whose writer is gone.
+    remove its temporary file; the temporary names carry the writer's process id, and with
+    ``remove_orphans`` this write of ``path`` removes those whose writer is gone (it lists the
+    folder, so it is for files rewritten in place, not for each of many files in one folder).
     """
     target = Path(path)
-    _remove_orphans(target)
+    if remove_orphans:
+        _remove_orphans(target)
     fd, tmp = tempfile.mkstemp(
         prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
     )
@@ -40,13 +44,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Ite
         raise
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write ``data`` (bytes, or text as UTF-8) to ``path`` atomically."""
+def atomic_write(
+    path: str | os.PathLike, data: bytes | str, *, remove_orphans: bool = False
+) -> None:
+    """Write ``data`` (bytes, or text as UTF-8) to ``path`` atomically (see :func:`atomic_open`)."""
     if isinstance(data, str):
-        with atomic_open(path, "w", encoding="utf-8") as fh:
+        with atomic_open(path, "w", encoding="utf-8", remove_orphans=remove_orphans) as fh:
             fh.write(data)
     else:
-        with atomic_open(path, "wb") as fh:
+        with atomic_open(path, "wb", remove_orphans=remove_orphans) as fh:
             fh.write(data)
 
 

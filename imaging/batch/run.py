@@ -163,7 +163,7 @@ def _overlay_path(out_dir: Path, rel: str) -> Path:
 
 
 def _write_jsonl(store: ResultStore, modality: str, target: Path) -> None:
-    with atomic_open(target, "w", encoding="utf-8") as fh:
+    with atomic_open(target, "w", encoding="utf-8", remove_orphans=True) as fh:
         for row in store.iter_rows(modality):
             fh.write(json.dumps(row, allow_nan=False) + "\n")
 
