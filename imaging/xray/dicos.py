@@ -19,12 +19,14 @@ __all__ = ["is_dicom", "read_projection"]
 
 def is_dicom(path: str | os.PathLike) -> bool:
     """Whether the file at ``path`` starts like a DICOM file (preamble, then ``DICM``)."""
+    from imaging.io import detect_format
+
     try:
         with open(path, "rb") as fh:
             head = fh.read(132)
     except OSError:
         return False
-    return len(head) == 132 and head[128:] == b"DICM"
+    return detect_format(head) == "dicom"
 
 
 def read_projection(path: str | os.PathLike) -> np.ndarray:

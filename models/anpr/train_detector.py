@@ -447,9 +447,9 @@ class Exported(nn.Module):
         return boxes, corners
 
 
-def load_folded_convs(net: nn.Module, onnx_path: Path) -> dict[str, np.ndarray]:
+def load_folded_convs(net: nn.Module, onnx_path: Path) -> tuple[dict[str, np.ndarray], list]:
     """Copy the convolutions of an exported model into ``net``, in graph order; returns all
-    its weights by name (for the layers that are not convolutions).
+    its weights by name and its graph's nodes (for the layers that are not convolutions).
 
     The export folded each batch norm into the convolution before it: that convolution takes
     the folded weights, and its batch norm the folded bias with identity statistics (keep
@@ -459,7 +459,8 @@ def load_folded_convs(net: nn.Module, onnx_path: Path) -> dict[str, np.ndarray]:
 
     model = onnx.load(str(onnx_path))
     weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    nodes = [n for n in model.graph.node if n.op_type == "Conv"]
+    graph_nodes = list(model.graph.node)
+    nodes = [n for n in graph_nodes if n.op_type == "Conv"]
     modules = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
     pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d | None]] = []
     for k, module in enumerate(modules):
@@ -483,7 +484,7 @@ def load_folded_convs(net: nn.Module, onnx_path: Path) -> dict[str, np.ndarray]:
                 norm.bias.copy_(bias)
                 norm.running_mean.zero_()
                 norm.running_var.fill_(1.0 - norm.eps)
-    return weights
+    return weights, graph_nodes
 
 
 def freeze_batch_norms(net: nn.Module) -> None:

@@ -232,10 +232,7 @@ def load_onnx_weights(net: PlateOCR, onnx_path: Path) -> None:
     :func:`train_detector.load_folded_convs` loads them (keep the batch norms in eval mode,
     :func:`freeze_batch_norms`), the GRU's gates from ONNX's (z, r, h) order to PyTorch's
     (r, z, n), the head's matrix transposed."""
-    import onnx
-
-    weights = load_folded_convs(net, onnx_path)
-    nodes = onnx.load(str(onnx_path)).graph.node
+    weights, nodes = load_folded_convs(net, onnx_path)
     with torch.no_grad():
         gru = next(n for n in nodes if n.op_type == "GRU")
         w, r, b = (weights[name] for name in gru.input[1:4])
