@@ -9,6 +9,7 @@ import numpy as np
 
 from imaging.analyzer import AnalyzerBase, ImageInput, source_name
 from imaging.anpr.formats import match_plate
+from imaging.anpr.read import PlateText
 from imaging.results import Detections, Result
 
 __all__ = ["MIN_PLATE_CHARS", "AnprAnalyzer"]
@@ -32,10 +33,11 @@ class AnprAnalyzer(AnalyzerBase):
 
     A box is returned only when its reading fits some plate format (of any country), so that
     overlay text, temperatures, street numbers and words on signs are not reported as plates.
-    Each detection has ``label`` "plate", ``text``, ``country``, ``pattern``,
-    ``text_confidence``, ``detector_score``, ``two_line``, ``corners`` and ``alternatives``;
-    its score (``confidence``) is the detector's score times the square root of the reading's
-    confidence, and plates come best first.
+    Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
+    country with a specific format the text fits, ``country`` first: FR, IT and SK plates
+    share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,
+    ``corners`` and ``alternatives``; its score (``confidence``) is the detector's score
+    times the square root of the reading's confidence, and plates come best first.
 
     Examples
     --------
@@ -107,17 +109,19 @@ class AnprAnalyzer(AnalyzerBase):
             )
         keep = np.array([_plate_like(t.text) for t in texts], bool)
         if len(dets):
-            alternatives = np.empty(len(texts), dtype=object)
-            alternatives[:] = [
-                [{"text": a, "country": c, "score": round(s, 4)} for a, c, s in t.alternatives]
-                for t in texts
-            ]
+            alternatives = _object_array(
+                [
+                    [{"text": a, "country": c, "score": round(s, 4)} for a, c, s in t.alternatives]
+                    for t in texts
+                ]
+            )
             text_confidence = np.array([t.confidence for t in texts], np.float32)
             data = dict(dets.data)
             data.update(
                 detector_score=dets.confidence.astype(np.float32),
                 text=np.array([t.text for t in texts], dtype=object),
                 country=np.array([t.country for t in texts], dtype=object),
+                countries=_object_array([_countries_fitting(t) for t in texts]),
                 pattern=np.array([t.pattern for t in texts], dtype=object),
                 text_confidence=np.round(text_confidence, 4),
                 two_line=np.array([t.two_line for t in texts], bool),
@@ -137,6 +141,22 @@ class AnprAnalyzer(AnalyzerBase):
             models=dict(self.models),
             image_shape=pixels.shape,
         )
+
+
+def _object_array(items: list) -> np.ndarray:
+    """A 1-D object array of lists (``np.array`` would make a 2-D array of equal-length ones)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _countries_fitting(reading: PlateText) -> list[str]:
+    """Every country with a specific format the text fits, the reported country first:
+    identical patterns (FR, IT and SK write AB123CD) cannot be told apart by the text."""
+    found = [f.country for f in match_plate(reading.text) if not f.loose]
+    if reading.country:
+        found.insert(0, reading.country)
+    return list(dict.fromkeys(found))
 
 
 def _plate_like(text: str) -> bool:

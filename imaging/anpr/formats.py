@@ -111,6 +111,8 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("UK", "since 2001", rf"^{_L}{{2}}{_D}{{2}}{_L}{{3}}$", "AB12CDE"),
     PlateFormat("FR", "SIV since 2009", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
     PlateFormat("IT", "since 1994", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
+    PlateFormat("SK", "since 1997", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "BA123AB"),
+    PlateFormat("CZ", "since 2001", rf"^{_D}{_L}[0-9A-Z]{_D}{{4}}$", "1AB2345"),
     PlateFormat("ES", "since 2000", rf"^{_D}{{4}}[BCDFGHJKLMNPRSTVWXYZ]{{3}}$", "1234BCD"),
     PlateFormat("PL", "standard", rf"^{_L}{{2,3}}[0-9A-Z]{{4,5}}$", "WA12345"),
     PlateFormat("NL", "sidecode", r"^[0-9A-Z]{6}$", "12ABC3"),

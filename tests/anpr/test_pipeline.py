@@ -56,8 +56,22 @@ def test_bundled_samples_are_read(analyzer):
         result = analyzer.analyze(path)
         found += len(result.detections)
         for item in result.to_dict()["detections"]:
-            assert {"box", "score", "label", "text", "country"} <= set(item)
+            assert {"box", "score", "label", "text", "country", "countries"} <= set(item)
+            assert item["countries"][0] == item["country"] or not item["country"]
     assert found >= 3
+
+
+def test_every_country_sharing_a_pattern_is_named(analyzer):
+    """FR, IT and SK plates read alike: the one reported comes first in ``countries``."""
+    slovak = next(f for f in FORMATS if f.country == "SK")
+    plate = render_plate(np.random.default_rng(4), fmt=slovak, text="BA123AB")
+    scene = np.full((240, 400, 3), 90, np.uint8)
+    scene[100:150, 80 : 80 + plate.image.shape[1]] = plate.image[:, :]
+    result = analyzer.analyze(scene)
+    assert list(result.detections.data["text"]) == ["BA123AB"]
+    countries = result.detections.data["countries"][0]
+    assert countries[0] == result.detections.data["country"][0]
+    assert {"FR", "IT", "SK"} <= set(countries)
 
 
 def test_detector_recall_on_held_back_dev_photos(shared_data):
