@@ -72,13 +72,11 @@ class PlateText:
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
-    import cv2
-
     image = check_image(image, name="plate crop", dtypes=None)
     if image.ndim == 3 and image.shape[2] == 4:
         image = image[..., :3]
     if image.ndim == 3 and image.shape[2] == 3:
-        image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        image = _most_contrasted_channel(np.ascontiguousarray(image))
     elif image.ndim == 3:
         image = image[..., 0]
     if image.dtype != np.uint8:
@@ -87,6 +85,25 @@ def _grey(image: np.ndarray) -> np.ndarray:
         values = (values - lo) / max(hi - lo, 1e-6) * 255
         image = np.clip(np.nan_to_num(values), 0, 255).astype(np.uint8)
     return image
+
+
+def _most_contrasted_channel(rgb: np.ndarray) -> np.ndarray:
+    """The grey rendering of a colour plate in which its characters stand out most: the
+    luminance, or one of R, G, B when that spreads the central band's values wider (blue text
+    on white, black text on a blue or red background lose contrast in the luminance)."""
+    import cv2
+
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    band = (slice(h // 4, h - h // 4 or None), slice(w // 10, w - w // 10 or None))
+    options = [grey, rgb[..., 0], rgb[..., 1], rgb[..., 2]]
+    spreads = []
+    for option in options:
+        values = option[band] if option[band].size else option
+        lo, hi = np.percentile(values, [5, 95])
+        spreads.append(float(hi - lo))
+    spreads[0] *= 1.3  # the luminance unless a channel is clearly better
+    return np.ascontiguousarray(options[int(np.argmax(spreads))])
 
 
 def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -99,9 +116,18 @@ def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     values = resized.astype(np.float32)
     lo, hi = np.percentile(values, [2, 98])
     values = (values - lo) / max(hi - lo, 8.0)
-    if np.median(values) < 0.5:  # light text on a dark plate: make it dark on light
+    if _light_on_dark(values):
         values = 1.0 - values
     return np.clip(values, 0.0, 1.0).astype(np.float32)
+
+
+def _light_on_dark(values: np.ndarray) -> bool:
+    """Whether a plate (scaled to [0, 1]) has light text on a dark background, judged by the
+    median of its central band: the characters' rows, without the frame, screws, state name
+    and slogans above and below, which can be dark on a light plate."""
+    h, w = values.shape
+    band = values[h // 4 : h - h // 4, w // 10 : w - w // 10]
+    return bool(np.median(band if band.size else values) < 0.5)
 
 
 def plate_views(crop: np.ndarray, *, size: tuple[int, int] = OCR_SIZE) -> np.ndarray:

@@ -82,6 +82,7 @@ def split(items: list[dict]) -> tuple[list[dict], list[dict]]:
 GLYPHS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 LIBRARY_PLATE_SHARE = 0.0  # of the pasted plates drawn by imaging.anpr.synth (--library-plates)
 DISTRACTOR_SHARE = 0.0  # of the scenes that get distractor text (--distractors)
+TILT_SHARE = 0.0  # of the scenes and pasted plates seen at a strong angle (--tilt)
 
 
 def render_plate(rng: np.random.Generator) -> np.ndarray:
@@ -140,9 +141,15 @@ def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> 
     target_w = sw * rng.uniform(0.05, 0.35)
     scale = target_w / pw
     cx, cy = rng.uniform(0.1, 0.9) * sw, rng.uniform(0.1, 0.9) * sh
-    angle = math.radians(rng.normal(0, 5))
+    tilted = rng.random() < TILT_SHARE
+    angle = math.radians(np.clip(rng.normal(0, 14), -35, 35) if tilted else rng.normal(0, 5))
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     local = (src - [pw / 2, ph / 2]) * scale
+    if tilted:  # seen from the side: narrower, the far edge shorter
+        local[:, 0] *= rng.uniform(0.45, 1.0)
+        far = int(rng.integers(2))
+        side = (local[:, 0] > 0) if far else (local[:, 0] < 0)
+        local[side, 1] *= rng.uniform(0.7, 1.0)
     skew = rng.normal(0, 0.06, size=(4, 2)) * [target_w, target_w * ph / pw]
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     dst = (local @ rot.T + skew + [cx, cy]).astype(np.float32)
@@ -295,8 +302,9 @@ def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarra
     cw, ch = min(rw - sx0, SIZE - dx0), min(rh - sy0, SIZE - dy0)
     canvas[dy0 : dy0 + ch, dx0 : dx0 + cw] = resized[sy0 : sy0 + ch, sx0 : sx0 + cw]
     corners = [c + np.array([ox, oy], np.float32) for c in corners]
-    kept = corners
-    kept = _hide_cut_plates(canvas, kept)
+    if rng.random() < TILT_SHARE:
+        canvas, corners = tilt_scene(canvas, corners, rng)
+    kept = _hide_cut_plates(canvas, corners)
     occupied = [tuple(np.r_[c.min(axis=0), c.max(axis=0)]) for c in kept]
     for _ in range(int(rng.choice([0, 1, 1, 2, 3]))):
         dst = paste_plate(canvas, rng, occupied)
@@ -328,6 +336,30 @@ def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarra
         canvas = np.repeat(canvas.mean(axis=2, keepdims=True), 3, axis=2)
     canvas = np.clip(canvas, 0, 255).astype(np.uint8)
     return canvas, np.array(kept, np.float32).reshape(-1, 4, 2)
+
+
+def tilt_scene(
+    canvas: np.ndarray, corners: list, rng: np.random.Generator
+) -> tuple[np.ndarray, list]:
+    """The scene turned and seen at an angle (a random homography: rotation up to about 25
+    degrees, corners moved by up to 12 % of the side), as photos taken beside a car or from a
+    hand-held phone show plates; the plates' corners moved with it."""
+    size = canvas.shape[0]
+    angle = math.radians(float(np.clip(rng.normal(0, 10), -25, 25)))
+    square = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float32)
+    centre = square - size / 2
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    moved = centre @ rot.T + rng.uniform(-0.12, 0.12, size=(4, 2)) * size + size / 2
+    matrix = cv2.getPerspectiveTransform(square, moved.astype(np.float32))
+    border = tuple(int(v) for v in rng.integers(0, 256, 3))
+    warped = cv2.warpPerspective(
+        canvas, matrix, (size, size), flags=cv2.INTER_LINEAR, borderValue=border
+    )
+    moved_corners = [
+        cv2.perspectiveTransform(c.reshape(1, 4, 2).astype(np.float32), matrix).reshape(4, 2)
+        for c in corners
+    ]
+    return warped, moved_corners
 
 
 def targets(corners: np.ndarray, grid: int = GRID, spread: int = 0) -> dict[str, np.ndarray]:
@@ -680,11 +712,18 @@ def main() -> None:
         help="share of scenes given text that is not a plate (phone numbers, stamps, words)",
     )
     parser.add_argument(
+        "--tilt",
+        type=float,
+        default=0.0,
+        help="share of scenes (and of pasted plates) turned and seen at a strong angle",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE
+    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE, TILT_SHARE
     LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE = args.library_plates, args.distractors
+    TILT_SHARE = args.tilt
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"

@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from train_detector import freeze_batch_norms, load_folded_convs, load_photos, split  # noqa: E402
 
-from imaging.anpr.formats import ALPHABET, FORMATS, normalize_text  # noqa: E402
+from imaging.anpr.formats import ALPHABET, FORMATS, match_plate, normalize_text  # noqa: E402
 from imaging.anpr.read import plate_views  # noqa: E402
 from imaging.anpr.synth import augment, render_plate  # noqa: E402
 
@@ -61,10 +61,38 @@ def us_crops() -> tuple[list, list]:
     return train, held
 
 
+def format_consistent(text: str) -> str:
+    """The annotation with each ``O`` written for a ``0`` put right: when the text fits only
+    loose formats (or none) and some choice of its O's as 0's fits a specific one, that
+    choice, most O's turned first (annotators write O for 0, not the reverse). The openalpr
+    annotations write ``RKO82AL`` for the Slovak plate RK 082AL; trained on as written, the
+    OCR learns to read a 0 as O there.
+
+    >>> format_consistent("RKO82AL"), format_consistent("RK3OOAG"), format_consistent("OYO9FEU")
+    ('RK082AL', 'RK300AG', 'OY09FEU')
+    >>> format_consistent("4BO4979")  # fits only the loose US format either way: kept
+    '4BO4979'
+    """
+    from itertools import combinations
+
+    def specific(t: str) -> bool:
+        return any(not f.loose for f in match_plate(t))
+
+    if specific(text):
+        return text
+    spots = [k for k, c in enumerate(text) if c == "O"]
+    for n in range(len(spots), 0, -1):
+        for chosen in combinations(spots, n):
+            fixed = "".join("0" if k in chosen else c for k, c in enumerate(text))
+            if specific(fixed):
+                return fixed
+    return text
+
+
 def photo_crops(items: list[dict]) -> list[tuple[np.ndarray, str]]:
     out = []
     for item in items:
-        text = normalize_text(item["text"])
+        text = format_consistent(normalize_text(item["text"]))
         if not text:
             continue
         image = cv2.cvtColor(cv2.imread(str(item["path"])), cv2.COLOR_BGR2RGB)
@@ -136,21 +164,50 @@ def encode(text: str) -> list[int]:
     return [1 + ALPHABET.index(c) for c in text]
 
 
+# Upright sans fonts, by file name, from Debian packages: fonts-dejavu-core and
+# fonts-liberation (on most machines), and, for more plate-like lettering where installed,
+# fonts-roboto-unhinted (Roboto Condensed), fonts-bebas-neue (condensed caps, close to
+# Brazilian and many US state plates), fonts-urw-base35 (Nimbus Sans Narrow, a Helvetica
+# Narrow), fonts-freefont-ttf, fonts-b612 and fonts-allerta (signage and cockpit lettering).
+FONT_FILES = (
+    "dejavu/DejaVuSans*.ttf",
+    "liberation/Liberation{Sans,Mono}*.ttf",
+    "roboto/unhinted/RobotoCondensed-{Regular,Medium,Bold}.ttf",
+    "roboto/unhinted/RobotoTTF/Roboto-{Regular,Medium,Bold,Black}.ttf",
+    "bebas-neue/BebasNeue-{Regular,Bold,Book}.otf",
+    "urw-base35/NimbusSans{,Narrow}-{Regular,Bold}.otf",
+    "freefont/FreeSans{,Bold}.ttf",
+    "b612/B612{,Mono}-{Regular,Bold}.otf",
+    "allerta/allerta_medium.otf",
+)
+
+
 def system_fonts() -> list[str]:
-    """Upright sans and mono TrueType fonts of the machine (DejaVu, Liberation on Debian):
-    closer to plate lettering (DIN, FE-Schrift, GOST, US state fonts) than OpenCV's own."""
+    """The machine's fonts of :data:`FONT_FILES` (closer to plate lettering, DIN,
+    FE-Schrift, GOST and US state fonts, than OpenCV's own); the fonts drawn are listed in
+    the training log."""
+    import itertools
+    import re
+
+    def expand(pattern: str) -> list[str]:
+        match = re.search(r"\{([^}]*)\}", pattern)
+        if match is None:
+            return [pattern]
+        head, tail = pattern[: match.start()], pattern[match.end() :]
+        return list(
+            itertools.chain.from_iterable(expand(head + o + tail) for o in match[1].split(","))
+        )
+
     found = []
-    for folder in (
-        Path("/usr/share/fonts/truetype/dejavu"),
-        Path("/usr/share/fonts/truetype/liberation"),
-    ):
-        for path in sorted(folder.glob("*.ttf")):
-            name = path.stem
-            if ("Sans" in name or "Mono" in name) and not any(
-                k in name for k in ("Oblique", "Italic", "Light", "Math")
-            ):
-                found.append(str(path))
-    return found
+    for root in (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype")):
+        for pattern in FONT_FILES:
+            for name in expand(pattern):
+                found += [
+                    str(p)
+                    for p in sorted(root.glob(name))
+                    if not any(k in p.stem for k in ("Oblique", "Italic", "Light", "Math"))
+                ]
+    return list(dict.fromkeys(found))
 
 
 FONTS = system_fonts()
