@@ -41,6 +41,7 @@ DEFAULT_OCR = "anpr-ocr"
 OCR_SIZE = (40, 160)  # (H, W) of the OCR input when the model does not say
 TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one line only
 TWO_LINE_RETRY_BELOW = 0.9  # one-line confidence under which a squarish crop is read again
+TWO_LINE_LONGER_MIN_CONFIDENCE = 0.2  # a longer two-line reading still needs this confidence
 TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # a two-line reading must fit one of these
 
 
@@ -224,7 +225,8 @@ def read_plates(
     PL, SI) or none, is read again as two lines (halves side by
     side, in a second batch), and the two-line reading, reordered by the country rule, wins
     when it fits the format of a country with square plates (``TWO_LINE_COUNTRIES``) and is
-    the more confident of the two, or reads at least two characters more.
+    the more confident of the two, or reads at least two characters more with a confidence
+    of at least ``TWO_LINE_LONGER_MIN_CONFIDENCE``.
 
     Examples
     --------
@@ -269,12 +271,7 @@ def read_plates(
     for k in range(len(crops)):
         one = one_line[k]
         two = two_line.get(k)
-        use_two = (
-            two is not None
-            and _square_country(two)
-            # a two-line plate read as one line gives a short reading, often a confident one
-            and (two.confidence > one.confidence or len(two.text) >= len(one.text) + 2)
-        )
+        use_two = two is not None and _prefer_two_line(one, two)
         chosen = two if use_two else one
         results.append(
             PlateText(
@@ -317,6 +314,18 @@ def _specific(reading: PlateReading) -> bool:
     return any(
         f.country == reading.country and f.name == reading.pattern and not f.loose for f in FORMATS
     )
+
+
+def _prefer_two_line(one: PlateReading, two: PlateReading) -> bool:
+    """Whether a crop's two-line reading replaces its one-line reading: it must fit a country
+    with square plates and be the more confident, or read at least two characters more (a
+    two-line plate read as one line gives a short reading, often a confident one) with some
+    confidence of its own (stitched halves of a one-line plate can read as a long string)."""
+    if not _square_country(two):
+        return False
+    if two.confidence > one.confidence:
+        return True
+    return len(two.text) >= len(one.text) + 2 and two.confidence >= TWO_LINE_LONGER_MIN_CONFIDENCE
 
 
 def _square_country(reading: PlateReading) -> bool:

@@ -244,3 +244,19 @@ def test_polarity_is_judged_between_the_frame_and_the_slogans():
     cv2.putText(crop, "AB123", (40, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (20, 20, 20), 3)
     view = plate_views(crop, size=(64, 256))[0]
     assert view[30, 20] > 0.8  # plate background stays light
+
+
+def test_a_longer_two_line_reading_needs_some_confidence_of_its_own():
+    from imaging.anpr.formats import PlateReading
+    from imaging.anpr.read import _prefer_two_line
+
+    one = PlateReading("PE3R2X", "US", "generic", 0.62, ())
+    garbage = PlateReading("054JH409", "AM", "since 2014", 0.0005, ())
+    kazakh = PlateReading("123ABC02", "KZ", "private since 2012", 0.41, ())
+    # the US plate PE3R2X read as two stitched halves gave a near-zero, longer reading
+    assert not _prefer_two_line(one, garbage)
+    # a two-line plate read as one line is short: the longer reading wins when it is plausible
+    assert _prefer_two_line(PlateReading("ABC02", "", "", 0.9, ()), kazakh)
+    assert _prefer_two_line(one, PlateReading("123ABC02", "KZ", "private since 2012", 0.7, ()))
+    # and never for a country without square plates
+    assert not _prefer_two_line(one, PlateReading("AB1234CD", "UA", "since 2004", 0.99, ()))
