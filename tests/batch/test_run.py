@@ -146,6 +146,17 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+def _wait_for_more_rows(out: Path, *, than: int, proc, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if (out / "results.sqlite").exists() and len(read_db(out)) > than:
+                return
+        except sqlite3.OperationalError:  # the table is not there yet
+            pass
+        time.sleep(0.05)
+
+
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     n = 80
     names = make_inputs(tmp_path / "in", n=n)
@@ -162,8 +173,12 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
             [sys.executable, str(script), str(tmp_path / "in"), str(out)], env=env,
             start_new_session=True,
         )  # fmt: skip
-        time.sleep(float(rng.uniform(0.5, 2.0)))
-        os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers
+        # killed once this run has stored something (a loaded machine starts it slowly), at
+        # a random moment after that
+        _wait_for_more_rows(out, than=counts[-1] if counts else 0, proc=proc)
+        time.sleep(float(rng.uniform(0.0, 0.8)))
+        if proc.poll() is None:  # not finished already
+            os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers
         proc.wait()
         if (out / "results.sqlite").exists():
             counts.append(len(read_db(out)))
