@@ -38,7 +38,7 @@ def test_synthetic_plates_of_every_format(synthetic_reads):
     plates, reads = synthetic_reads
     right = np.array([r.text == p.text for r, p in zip(reads, plates, strict=True)])
     # measured 0.994 on these 324 one-line plates (12 for each of the 27 formats) and 1.00 on
-    # the 24 two-line ones with the shipped model (session 6); the floors leave room for a retrained
+    # the 24 two-line ones with the session-6 model; the floors leave room for a retrained
     # model, not for a broken one
     assert right.mean() >= 0.96, right.mean()
     for fmt in FORMATS:
