@@ -94,17 +94,18 @@ def _most_contrasted_channel(rgb: np.ndarray) -> np.ndarray:
     on white, black text on a blue or red background lose contrast in the luminance)."""
     import cv2
 
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    h, w = grey.shape
-    band = (slice(h // 4, h - h // 4 or None), slice(w // 10, w - w // 10 or None))
-    options = [grey, rgb[..., 0], rgb[..., 1], rgb[..., 2]]
-    spreads = []
-    for option in options:
-        values = option[band] if option[band].size else option
-        lo, hi = np.percentile(values, [5, 95])
-        spreads.append(float(hi - lo))
+    options = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb[..., 0], rgb[..., 1], rgb[..., 2]]
+    spreads = [float(np.subtract(*np.percentile(_character_rows(o), [95, 5]))) for o in options]
     spreads[0] *= 1.3  # the luminance unless a channel is clearly better
     return np.ascontiguousarray(options[int(np.argmax(spreads))])
+
+
+def _character_rows(plate: np.ndarray) -> np.ndarray:
+    """The central band of a plate crop, where its characters are: without the frame, screws,
+    state name and slogans above and below (the whole crop when it is too small for a band)."""
+    h, w = plate.shape[:2]
+    band = plate[h // 4 : h - h // 4, w // 10 : w - w // 10]
+    return band if band.size else plate
 
 
 def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -124,11 +125,8 @@ def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def _light_on_dark(values: np.ndarray) -> bool:
     """Whether a plate (scaled to [0, 1]) has light text on a dark background, judged by the
-    median of its central band: the characters' rows, without the frame, screws, state name
-    and slogans above and below, which can be dark on a light plate."""
-    h, w = values.shape
-    band = values[h // 4 : h - h // 4, w // 10 : w - w // 10]
-    return bool(np.median(band if band.size else values) < 0.5)
+    median of its character rows (a light plate's frame and slogans can be dark)."""
+    return bool(np.median(_character_rows(values)) < 0.5)
 
 
 def plate_views(crop: np.ndarray, *, size: tuple[int, int] = OCR_SIZE) -> np.ndarray:

@@ -326,6 +326,7 @@ def train(
     photos = photo_crops(photos_train)
     quads = detector_quads(photos, detector)
     print(f"detector corners for {sum(q is not None for q in quads)} of {len(quads)} photo plates")
+    print(f"{len(FONTS)} system fonts: {', '.join(Path(f).name for f in FONTS)}", flush=True)
     us_images = [(cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB), t) for p, t in us_train]
     queue_: queue.Queue = queue.Queue(maxsize=6)
 
