@@ -19,18 +19,24 @@ DATA = Path(os.environ.get("IMAGING_SHARED_DATA", ROOT.parent / "shared" / "data
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"needs {DATA}")
 
 
+def _analyzer():
+    """The shipped models, or candidates named by IMAGING_DETECTOR_MODEL / IMAGING_OCR_MODEL."""
+    from imaging.anpr.analyzer import AnprAnalyzer
+
+    return AnprAnalyzer(
+        detector=os.environ.get("IMAGING_DETECTOR_MODEL", "anpr-detector"),
+        ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"),
+    )
+
+
 def test_end_to_end_on_held_back_photos(benchmark):
     sys.path.insert(0, str(ROOT / "models" / "anpr"))
     from train_detector import load_photos, split
 
-    from imaging.anpr.analyzer import AnprAnalyzer
     from imaging.anpr.formats import normalize_text
 
     _, held = split(load_photos())
-    analyzer = AnprAnalyzer(  # a candidate model can be tried through the environment
-        detector=os.environ.get("IMAGING_DETECTOR_MODEL", "anpr-detector"),
-        ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"),
-    )
+    analyzer = _analyzer()
 
     def measure():
         rows = []
@@ -59,7 +65,6 @@ def test_end_to_end_on_ukrainian_car_photos(benchmark):
     analyzer returns has an annotated text (one photo can show several)."""
     import json
 
-    from imaging.anpr.analyzer import AnprAnalyzer
     from imaging.anpr.formats import normalize_text
 
     examples = DATA / "nomeroff-net" / "data" / "examples"
@@ -67,10 +72,7 @@ def test_end_to_end_on_ukrainian_car_photos(benchmark):
         "one_line": ("benchmark_oneline_np_images", "accuracy_test_data.json"),
         "two_line": ("benchmark_multiline_np_images", "accuracy_test_data_multiline.json"),
     }
-    analyzer = AnprAnalyzer(
-        detector=os.environ.get("IMAGING_DETECTOR_MODEL", "anpr-detector"),
-        ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"),
-    )
+    analyzer = _analyzer()
 
     def measure():
         figures, rows = {}, []
@@ -100,7 +102,6 @@ def test_false_plates_on_images_without_vehicles(benchmark):
     """Real images with no vehicle in them (thermal camera JPEGs with overlay text, X-ray
     baggage scans): every plate returned is a false plate."""
     from imaging import ImagingError
-    from imaging.anpr.analyzer import AnprAnalyzer
 
     shared = DATA.parent
     images = sorted((shared / "thermal").rglob("*.jpg")) + sorted(
@@ -108,10 +109,7 @@ def test_false_plates_on_images_without_vehicles(benchmark):
     )
     images += [p for p in sorted((shared / "xray").rglob("*.png")) if "annotations" not in p.parts]
     images += sorted((shared / "xray").rglob("*.jpg"))
-    analyzer = AnprAnalyzer(
-        detector=os.environ.get("IMAGING_DETECTOR_MODEL", "anpr-detector"),
-        ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"),
-    )
+    analyzer = _analyzer()
 
     def measure():
         found, read = [], 0

@@ -171,42 +171,30 @@ def encode(text: str) -> list[int]:
 # Narrow), fonts-freefont-ttf, fonts-b612 and fonts-allerta (signage and cockpit lettering).
 FONT_FILES = (
     "dejavu/DejaVuSans*.ttf",
-    "liberation/Liberation{Sans,Mono}*.ttf",
-    "roboto/unhinted/RobotoCondensed-{Regular,Medium,Bold}.ttf",
-    "roboto/unhinted/RobotoTTF/Roboto-{Regular,Medium,Bold,Black}.ttf",
-    "bebas-neue/BebasNeue-{Regular,Bold,Book}.otf",
-    "urw-base35/NimbusSans{,Narrow}-{Regular,Bold}.otf",
-    "freefont/FreeSans{,Bold}.ttf",
-    "b612/B612{,Mono}-{Regular,Bold}.otf",
+    "liberation/LiberationSans*.ttf",
+    "liberation/LiberationMono*.ttf",
+    *(f"roboto/unhinted/RobotoCondensed-{w}.ttf" for w in ("Regular", "Medium", "Bold")),
+    *(f"roboto/unhinted/RobotoTTF/Roboto-{w}.ttf" for w in ("Regular", "Medium", "Bold", "Black")),
+    *(f"bebas-neue/BebasNeue-{w}.otf" for w in ("Regular", "Bold", "Book")),
+    *(f"urw-base35/NimbusSans{n}-{w}.otf" for n in ("", "Narrow") for w in ("Regular", "Bold")),
+    "freefont/FreeSans.ttf",
+    "freefont/FreeSansBold.ttf",
+    *(f"b612/B612{n}-{w}.otf" for n in ("", "Mono") for w in ("Regular", "Bold")),
     "allerta/allerta_medium.otf",
 )
 
 
 def system_fonts() -> list[str]:
     """The machine's fonts of :data:`FONT_FILES` (closer to plate lettering, DIN,
-    FE-Schrift, GOST and US state fonts, than OpenCV's own); the fonts drawn are listed in
+    FE-Schrift, GOST and US state fonts, than OpenCV's own); the fonts found are listed in
     the training log."""
-    import itertools
-    import re
-
-    def expand(pattern: str) -> list[str]:
-        match = re.search(r"\{([^}]*)\}", pattern)
-        if match is None:
-            return [pattern]
-        head, tail = pattern[: match.start()], pattern[match.end() :]
-        return list(
-            itertools.chain.from_iterable(expand(head + o + tail) for o in match[1].split(","))
-        )
-
-    found = []
-    for root in (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype")):
-        for pattern in FONT_FILES:
-            for name in expand(pattern):
-                found += [
-                    str(p)
-                    for p in sorted(root.glob(name))
-                    if not any(k in p.stem for k in ("Oblique", "Italic", "Light", "Math"))
-                ]
+    found = [
+        str(path)
+        for root in (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"))
+        for pattern in FONT_FILES
+        for path in sorted(root.glob(pattern))
+        if not any(k in path.stem for k in ("Oblique", "Italic", "Light", "Math"))
+    ]
     return list(dict.fromkeys(found))
 
 
