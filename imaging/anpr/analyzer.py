@@ -12,9 +12,12 @@ from imaging.anpr.formats import match_plate
 from imaging.anpr.read import PlateText
 from imaging.results import Detections, Result
 
-__all__ = ["MIN_PLATE_CHARS", "AnprAnalyzer"]
+__all__ = ["LEVEL_FROM_DEGREES", "MIN_PLATE_CHARS", "AnprAnalyzer"]
 
 MIN_PLATE_CHARS = 3  # shorter readings are signs, stickers or parts of a plate, not plates
+# A crop whose edges and text rows slope by this much or more is cut again along the slope
+# and read again; the more confident reading is kept (plates seen from the side).
+LEVEL_FROM_DEGREES = 3.0
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -36,8 +39,10 @@ class AnprAnalyzer(AnalyzerBase):
     Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
     share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,
-    ``corners`` and ``alternatives``; its score (``confidence``) is the detector's score
-    times the square root of the reading's confidence, and plates come best first.
+    ``corners`` (levelled along the plate's edges when the detector's box cut its characters
+    at a slant: :data:`LEVEL_FROM_DEGREES`) and ``alternatives``; its score (``confidence``)
+    is the detector's score times the square root of the reading's confidence, and plates
+    come best first.
 
     Examples
     --------
@@ -83,8 +88,7 @@ class AnprAnalyzer(AnalyzerBase):
     def analyze(self, image: ImageInput, /, **context: Any) -> Result:
         from imaging._shared.timing import stage
         from imaging.anpr.detect import detect_plates, to_rgb8
-        from imaging.anpr.read import read_plates
-        from imaging.anpr.rectify import rectify
+        from imaging.anpr.rectify import estimate_skew, rectify, shear_corners
         from imaging.io import imread
 
         timings: dict[str, float] = {}
@@ -98,15 +102,19 @@ class AnprAnalyzer(AnalyzerBase):
                 conf_threshold=self.conf_threshold,
                 providers=self.providers,
             )
+        countries = context.get("countries", self.countries)
         with stage(timings, "rectify"):
-            crops = [rectify(rgb, quad) for quad in dets.data["corners"]]
+            corners = dets.data["corners"].copy()
+            crops = [rectify(rgb, quad) for quad in corners]
+            slopes = [estimate_skew(crop) for crop in crops]
+            sloped = [k for k, a in enumerate(slopes) if abs(a) >= LEVEL_FROM_DEGREES]
+            levelled = {k: shear_corners(corners[k], slopes[k]) for k in sloped}
         with stage(timings, "read_text"):
-            texts = read_plates(
-                crops,
-                model=self.ocr,
-                countries=context.get("countries", self.countries),
-                providers=self.providers,
-            )
+            texts = self._read(crops, countries)
+            again = self._read([rectify(rgb, levelled[k]) for k in sloped], countries)
+            for k, reading in zip(sloped, again, strict=True):
+                if reading.confidence > texts[k].confidence:
+                    texts[k], corners[k] = reading, levelled[k]
         keep = np.array([_plate_like(t.text) for t in texts], bool)
         if len(dets):
             alternatives = _object_array(
@@ -118,6 +126,7 @@ class AnprAnalyzer(AnalyzerBase):
             text_confidence = np.array([t.confidence for t in texts], np.float32)
             data = dict(dets.data)
             data.update(
+                corners=corners,
                 detector_score=dets.confidence.astype(np.float32),
                 text=np.array([t.text for t in texts], dtype=object),
                 country=np.array([t.country for t in texts], dtype=object),
@@ -141,6 +150,13 @@ class AnprAnalyzer(AnalyzerBase):
             models=dict(self.models),
             image_shape=pixels.shape,
         )
+
+    def _read(self, crops: list[np.ndarray], countries: Sequence[str] | None) -> list[PlateText]:
+        from imaging.anpr.read import read_plates
+
+        if not crops:
+            return []
+        return read_plates(crops, model=self.ocr, countries=countries, providers=self.providers)
 
 
 def _object_array(items: list) -> np.ndarray:

@@ -7,7 +7,14 @@ import numpy as np
 
 from imaging._shared.validation import check_image
 
-__all__ = ["deskew", "estimate_skew", "normalize_polarity", "order_corners", "rectify"]
+__all__ = [
+    "deskew",
+    "estimate_skew",
+    "normalize_polarity",
+    "order_corners",
+    "rectify",
+    "shear_corners",
+]
 
 
 def rectify(
@@ -60,6 +67,37 @@ def rectify(
     return cv2.warpPerspective(
         image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def shear_corners(corners: np.ndarray, angle: float) -> np.ndarray:
+    """Tilt a plate's quadrilateral so that its top and bottom edges fall by ``angle``.
+
+    A plate seen from the side keeps its vertical edges vertical while its top and bottom
+    edges slope; an upright box around it cuts the characters at a slant. Each corner moves
+    up or down by its horizontal distance from the centre times ``tan(angle)``, so the box
+    becomes the parallelogram the plate fills; :func:`rectify` of it gives a level crop.
+
+    Parameters
+    ----------
+    corners : ndarray (4, 2)
+        Top-left, top-right, bottom-right, bottom-left in pixels.
+    angle : float
+        Degrees; positive when the plate falls to the right (as :func:`estimate_skew`).
+
+    Returns
+    -------
+    ndarray (4, 2), float32
+
+    Examples
+    --------
+    >>> box = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], np.float32)
+    >>> shear_corners(box, 45.0).round(1).tolist()
+    [[0.0, -50.0], [100.0, 50.0], [100.0, 70.0], [0.0, -30.0]]
+    """
+    quad = np.asarray(corners, np.float32).reshape(4, 2).copy()
+    centre_x = quad[:, 0].mean()
+    quad[:, 1] += np.float32(np.tan(np.radians(angle))) * (quad[:, 0] - centre_x)
+    return quad
 
 
 def order_corners(points: np.ndarray) -> np.ndarray:

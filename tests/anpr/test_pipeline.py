@@ -74,6 +74,30 @@ def test_every_country_sharing_a_pattern_is_named(analyzer):
     assert {"FR", "IT", "SK"} <= set(countries)
 
 
+@pytest.mark.parametrize("degrees", [12.0, 16.0, -12.0])
+@pytest.mark.parametrize(("country", "text"), [("KZ", "123ABC02"), ("UA", "AB1234CE")])
+def test_plates_seen_from_the_side_are_levelled_and_read(analyzer, degrees, country, text):
+    """A plate seen from the side: verticals stay vertical, the top and bottom edges slope.
+    The detector's upright box cuts the characters at a slant (16 degrees read ``124BC``
+    before); the analyzer cuts the crop again along the slope and reports those corners."""
+    import cv2
+
+    fmt = next(f for f in FORMATS if f.country == country)
+    plate = render_plate(np.random.default_rng(4), fmt=fmt, text=text, two_line=False).image
+    plate = cv2.resize(plate, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    h, w = plate.shape[:2]
+    slope = np.tan(np.radians(degrees))
+    shear = np.float32([[1, 0, 120], [slope, 1, 120 - slope * w / 2]])
+    inside = cv2.warpAffine(np.full((h, w), 255, np.uint8), shear, (420, 300)) > 0
+    scene = np.full((300, 420, 3), 90, np.uint8)
+    scene[inside] = cv2.warpAffine(plate, shear, (420, 300))[inside]
+    detections = analyzer.analyze(scene).detections
+    assert list(detections.data["text"]) == [text]
+    top_left, top_right = detections.data["corners"][0][:2]
+    measured = (top_right[1] - top_left[1]) / (top_right[0] - top_left[0])
+    assert abs(measured - slope) < 0.03
+
+
 def test_detector_recall_on_held_back_dev_photos(shared_data):
     """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
     from imaging.compare.metrics import box_iou

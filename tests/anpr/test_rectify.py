@@ -88,3 +88,16 @@ def test_rectify_then_read_a_light_on_dark_plate():
     corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     crop = rectify(negative, order_corners(corners[[2, 0, 3, 1]]))
     assert read_plates([crop])[0].text == "1234AB7"
+
+
+def test_shear_corners_keeps_verticals_and_slopes_the_long_edges():
+    from imaging.anpr.rectify import shear_corners
+
+    box = np.array([[10, 40], [110, 40], [110, 60], [10, 60]], np.float32)
+    quad = shear_corners(box, 10.0)
+    assert np.allclose(quad[:, 0], box[:, 0])  # x unchanged: verticals stay vertical
+    slope = np.tan(np.radians(10.0))
+    for a, b in ((0, 1), (3, 2)):
+        assert np.isclose((quad[b, 1] - quad[a, 1]) / (quad[b, 0] - quad[a, 0]), slope)
+    assert np.allclose(quad.mean(axis=0), box.mean(axis=0))  # turned about the centre
+    assert np.allclose(shear_corners(box, 0.0), box)
