@@ -73,6 +73,25 @@ _BANDS = {
 }
 
 
+def _put_rus_flag(plate: np.ndarray, box: tuple[int, int, int, int], ink) -> None:
+    """The ``RUS`` and tricolour under a Russian plate's region code."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    height = y1 - y0
+    if height < 4:
+        return
+    scale = height / 26.0
+    (tw, _), _ = cv2.getTextSize("RUS", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    flag_w = int(height * 1.3)
+    x = x0 + max(0, (x1 - x0 - tw - flag_w - 2) // 2)
+    cv2.putText(plate, "RUS", (x, y1 - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)
+    fx = min(x + tw + 2, x1 - flag_w)
+    for k, stripe in enumerate(((250, 250, 250), (0, 57, 166), (213, 43, 30))):
+        ya, yb = y0 + 1 + k * (height - 2) // 3, y0 + 1 + (k + 1) * (height - 2) // 3
+        plate[ya:yb, fx : fx + flag_w] = stripe
+
+
 def _put_line(
     plate: np.ndarray,
     text: str,
@@ -80,7 +99,12 @@ def _put_line(
     colour,
     font: int,
     rng: np.random.Generator,
+    *,
+    condensed: bool = False,
 ) -> None:
+    """Draw ``text`` centred in ``box`` in an OpenCV font, as large as fits. ``condensed``:
+    a text too wide for the box keeps its height and is squeezed sideways (the narrow
+    digits of a Russian plate's three-digit region) instead of shrinking."""
     import cv2
 
     x0, y0, x1, y1 = box
@@ -88,13 +112,37 @@ def _put_line(
     scale = height / 30.0
     thickness = max(1, round(scale * rng.uniform(1.8, 2.8)))
     (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
-    fit = min(1.0, 0.94 * (x1 - x0) / max(tw, 1), 0.8 * height / max(th, 1))
+    width_fit = 0.94 * (x1 - x0) / max(tw, 1)
+    height_fit = 0.8 * height / max(th, 1)
+    if condensed and width_fit < min(1.0, height_fit):
+        _put_condensed(plate, text, box, colour, font, scale * min(1.0, height_fit), thickness)
+        return
+    fit = min(1.0, width_fit, height_fit)
     scale *= fit
     thickness = max(1, round(thickness * fit))
     (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
     x = x0 + (x1 - x0 - tw) // 2
     y = y0 + (height + th) // 2
     cv2.putText(plate, text, (x, y), font, scale, colour, thickness, cv2.LINE_AA)
+
+
+def _put_condensed(plate, text, box, colour, font: int, scale: float, thickness: int) -> None:
+    """Draw ``text`` at ``scale`` on a scratch canvas and squeeze it into the width of ``box``."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
+    canvas = np.zeros((th + base + 4, tw + 4), np.uint8)
+    cv2.putText(canvas, text, (2, th + 2), font, scale, 255, thickness, cv2.LINE_AA)
+    canvas = canvas[: th + 4]  # no descenders in plate characters
+    target_w = max(4, int(0.94 * (x1 - x0)))
+    alpha = cv2.resize(canvas, (target_w, canvas.shape[0]), interpolation=cv2.INTER_AREA)
+    gx = x0 + (x1 - x0 - target_w) // 2
+    gy = max(0, y0 + (y1 - y0 - alpha.shape[0]) // 2)
+    region = plate[gy : gy + alpha.shape[0], gx : gx + target_w].astype(np.float32)
+    alpha = alpha[: region.shape[0], : region.shape[1], None].astype(np.float32) / 255.0
+    blended = region * (1 - alpha) + np.asarray(colour, np.float32) * alpha
+    plate[gy : gy + alpha.shape[0], gx : gx + alpha.shape[1]] = np.round(blended).astype(np.uint8)
 
 
 @lru_cache(maxsize=32)
@@ -176,9 +224,9 @@ def render_plate(
     h = 100 if two_line else 50
     w = int(h * (1.6 if two_line else rng.uniform(4.0, 4.9)))
 
-    def put_line(line: str, where: tuple[int, int, int, int]) -> None:
+    def put_line(line: str, where: tuple[int, int, int, int], condensed: bool = False) -> None:
         if font_file is None:
-            _put_line(plate, line, where, ink, font, rng)
+            _put_line(plate, line, where, ink, font, rng, condensed=condensed)
         else:
             _put_line_ttf(plate, line, where, ink, font_file, rng)
 
@@ -212,9 +260,9 @@ def render_plate(
     elif fmt.country == "RU":
         region_w = int(w * 0.22)
         cv2.line(plate, (w - region_w, 3), (w - region_w, h - 4), ink, 2)
-        region = text[6:]
         put_line(text[:6], (left, 6, w - region_w - 3, h - 6))
-        put_line(region, (w - region_w + 3, 5, right, int(h * 0.7)))
+        put_line(text[6:], (w - region_w + 3, 4, right, int(h * 0.7)), condensed=True)
+        _put_rus_flag(plate, (w - region_w + 3, int(h * 0.7), right, h - 4), ink)
     else:
         put_line(text, (left, 6, right, h - 6))
     return SyntheticPlate(plate, text, fmt.country, bool(two_line))

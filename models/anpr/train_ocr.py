@@ -181,6 +181,7 @@ FONT_FILES = (
     "freefont/FreeSansBold.ttf",
     *(f"b612/B612{n}-{w}.otf" for n in ("", "Mono") for w in ("Regular", "Bold")),
     "allerta/allerta_medium.otf",
+    "opendin/OSP-DIN.ttf",  # a DIN 1451 revival, the lettering of German and many other plates
 )
 
 
@@ -203,8 +204,34 @@ TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share)
 US_SHARE = 0.2  # share of synthetic plates in the US layout (--us-share); one format in 23 else
 BR_SHARE = 0.1  # share of synthetic plates in the Brazilian layouts (--br-share)
 PHOTO_LIKE_SHARE = 0.0  # share of the US crops brought down to photo resolution (--photo-like)
+RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
+RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
+US_TEXTS: list[str] = []  # the real US training labels, set by train()
+
+
+def real_like_text(labels: list[str], rng: np.random.Generator) -> str:
+    """A text laid out like a random one of the real ``labels`` (letters where it has letters,
+    digits where it has digits), each letter and digit drawn with its frequency in ``labels``
+    (plus one, so that every character stays possible). US plates follow state layouts and
+    rarely use Q or O, which a uniform draw over ``[0-9A-Z]`` ignores.
+
+    >>> text = real_like_text(["ABC123", "1XY2345"], np.random.default_rng(0))
+    >>> len(text) in (6, 7) and text.isalnum()
+    True
+    """
+    joined = "".join(labels)
+    draws = {}
+    for kind, chars in (("letter", ALPHABET[10:]), ("digit", ALPHABET[:10])):
+        counts = np.array([joined.count(c) + 1.0 for c in chars])
+        draws[kind] = (list(chars), counts / counts.sum())
+    shape = labels[int(rng.integers(len(labels)))]
+    out = []
+    for c in shape:
+        chars, p = draws["digit" if c.isdigit() else "letter"]
+        out.append(str(rng.choice(chars, p=p)))
+    return "".join(out)
 
 
 def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
@@ -212,12 +239,16 @@ def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[n
     if FONTS and rng.random() < TTF_SHARE:
         font_file = FONTS[int(rng.integers(len(FONTS)))]
     draw = rng.random()
-    fmt = None
+    fmt, text = None, None
     if draw < US_SHARE:
         fmt = US_FORMAT
+        if US_TEXTS and rng.random() < 0.5:
+            text = real_like_text(US_TEXTS, rng)
     elif draw < US_SHARE + BR_SHARE:
         fmt = BR_FORMATS[int(rng.integers(len(BR_FORMATS)))]
-    plate = render_plate(rng, fmt=fmt, font_file=font_file)
+    elif draw < US_SHARE + BR_SHARE + RU_SHARE:
+        fmt = RU_FORMAT
+    plate = render_plate(rng, fmt=fmt, text=text, font_file=font_file)
     image = augment(plate.image, rng, strength=strength)
     view = plate_views(image, size=INPUT_SIZE)[1 if plate.two_line else 0]
     text = plate.text
@@ -310,6 +341,7 @@ def train(
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     us_train, _ = us_crops()
+    US_TEXTS[:] = [t for _, t in us_train]
     photos_train, _ = split(load_photos())
     photos = photo_crops(photos_train)
     quads = detector_quads(photos, detector)
@@ -525,6 +557,12 @@ def main() -> None:
         help="share of synthetic plates in the Brazilian layouts",
     )
     parser.add_argument(
+        "--ru-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic plates in the Russian layout (beyond its share of the rest)",
+    )
+    parser.add_argument(
         "--photo-like",
         type=float,
         default=0.0,
@@ -549,8 +587,9 @@ def main() -> None:
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global TTF_SHARE, US_SHARE, BR_SHARE, PHOTO_LIKE_SHARE
+    global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
+    RU_SHARE = args.ru_share
     PHOTO_LIKE_SHARE = args.photo_like
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)

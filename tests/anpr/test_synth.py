@@ -84,3 +84,22 @@ def test_truetype_glyphs_when_a_font_file_is_given():
     ink = (plate.image.mean(axis=2) < 100).mean()
     assert 0.05 < ink < 0.95 and plate.image.std() > 20  # characters drawn, not blank
     assert not np.array_equal(plate.image, default.image)
+
+
+def test_russian_region_keeps_its_height_and_has_the_flag():
+    """A three-digit region is squeezed sideways, as on the plates, not shrunk; RUS and the
+    tricolour sit under it."""
+    fmt = next(f for f in FORMATS if f.country == "RU")
+
+    def region_ink_height(text: str) -> tuple[int, np.ndarray]:
+        image = render_plate(np.random.default_rng(3), fmt=fmt, text=text).image
+        h, w = image.shape[:2]
+        region = image[4 : int(h * 0.7), w - int(w * 0.22) + 5 : w - 6].mean(axis=2)
+        rows = np.flatnonzero((region < 100).any(axis=1))
+        return rows[-1] - rows[0] + 1, image
+
+    two, _ = region_ink_height("A123BC77")
+    three, image = region_ink_height("A123BC777")
+    assert three >= 0.85 * two
+    bottom_right = image[int(image.shape[0] * 0.7) :, -int(image.shape[1] * 0.22) :]
+    assert (np.abs(bottom_right.astype(int) - (0, 57, 166)).sum(axis=2) < 30).any()
