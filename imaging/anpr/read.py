@@ -95,9 +95,24 @@ def _most_contrasted_channel(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
     options = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb[..., 0], rgb[..., 1], rgb[..., 2]]
-    spreads = [float(np.subtract(*np.percentile(_character_rows(o), [95, 5]))) for o in options]
+    spreads = [float(np.subtract(*_percentiles(_character_rows(o), (95, 5)))) for o in options]
     spreads[0] *= 1.3  # the luminance unless a channel is clearly better
     return np.ascontiguousarray(options[int(np.argmax(spreads))])
+
+
+def _percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """``np.percentile(values, q)`` (linear interpolation), from the histogram for unsigned
+    integers: the same numbers several times faster on a plate crop's few thousand pixels."""
+    if values.dtype not in (np.uint8, np.uint16) or values.size == 0:
+        return np.percentile(values, q)
+    cdf = np.cumsum(np.bincount(values.ravel()))
+    position = np.asarray(q, np.float64) / 100.0 * (values.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, values.size - 1)
+    # the k-th smallest value is the first v with more than k values <= v
+    low = np.searchsorted(cdf, below, side="right")
+    high = np.searchsorted(cdf, above, side="right")
+    return low + (high - low) * (position - below)
 
 
 def _character_rows(plate: np.ndarray) -> np.ndarray:
@@ -115,18 +130,20 @@ def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     resized = cv2.resize(
         grey, (w, h), interpolation=cv2.INTER_AREA if grey.shape[1] > w else cv2.INTER_LINEAR
     )
-    values = resized.astype(np.float32)
-    lo, hi = np.percentile(values, [2, 98])
-    values = (values - lo) / max(hi - lo, 8.0)
-    if _light_on_dark(values):
+    lo, hi = _percentiles(resized, (2, 98))
+    scale = max(hi - lo, 8.0)
+    values = (resized.astype(np.float32) - np.float32(lo)) / np.float32(scale)
+    if _light_on_dark(resized, lo, scale):
         values = 1.0 - values
     return np.clip(values, 0.0, 1.0).astype(np.float32)
 
 
-def _light_on_dark(values: np.ndarray) -> bool:
-    """Whether a plate (scaled to [0, 1]) has light text on a dark background, judged by the
-    median of its character rows (a light plate's frame and slogans can be dark)."""
-    return bool(np.median(_character_rows(values)) < 0.5)
+def _light_on_dark(grey: np.ndarray, lo: float, scale: float) -> bool:
+    """Whether a plate has light text on a dark background, judged by the median of its
+    character rows (a light plate's frame and slogans can be dark) once ``lo``..``lo + scale``
+    is stretched to [0, 1]."""
+    median = float(_percentiles(_character_rows(grey), (50,))[0])
+    return (median - lo) / scale < 0.5
 
 
 def plate_views(crop: np.ndarray, *, size: tuple[int, int] = OCR_SIZE) -> np.ndarray:

@@ -260,3 +260,16 @@ def test_a_longer_two_line_reading_needs_some_confidence_of_its_own():
     assert _prefer_two_line(one, PlateReading("123ABC02", "KZ", "private since 2012", 0.7, ()))
     # and never for a country without square plates
     assert not _prefer_two_line(one, PlateReading("AB1234CD", "UA", "since 2004", 0.99, ()))
+
+
+def test_histogram_percentiles_equal_numpys():
+    """The reader's percentiles of integer crops come from the histogram: the same numbers
+    as ``np.percentile``, interpolation included."""
+    from imaging.anpr.read import _percentiles
+
+    rng = np.random.default_rng(3)
+    for dtype, top in ((np.uint8, 256), (np.uint16, 4000), (np.float32, 1)):
+        for n in (1, 2, 7, 1000, 4999):
+            values = (rng.random(n) * top).astype(dtype).reshape(-1, 1)
+            q = (0, 2, 5, 50, 95, 98, 100)
+            assert np.allclose(_percentiles(values, q), np.percentile(values, q), atol=1e-9)
