@@ -5,8 +5,8 @@
   ``reorder_two_line``.
 - :mod:`imaging.anpr.read`: ``read_plates(crops, *, model, countries, ...)`` with the shipped
   ONNX OCR (``models/anpr/plate_ocr.onnx``).
-- :mod:`imaging.anpr.rectify`: ``rectify`` from four corners, ``deskew``,
-  ``normalize_polarity``.
+- :mod:`imaging.anpr.rectify`: ``rectify`` from four corners, ``estimate_skew``,
+  ``shear_corners`` (a sloped plate's corners), ``deskew``, ``normalize_polarity``.
 - :mod:`imaging.anpr.synth`: licence-clean synthetic plates of every format.
 - :mod:`imaging.anpr.detect`, :mod:`imaging.anpr.track`, :mod:`imaging.anpr.register`,
   :mod:`imaging.anpr.analyzer`: detection, multi-frame voting, the crossing register and
