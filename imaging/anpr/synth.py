@@ -139,10 +139,16 @@ def _put_condensed(plate, text, box, colour, font: int, scale: float, thickness:
     alpha = cv2.resize(canvas, (target_w, canvas.shape[0]), interpolation=cv2.INTER_AREA)
     gx = x0 + (x1 - x0 - target_w) // 2
     gy = max(0, y0 + (y1 - y0 - alpha.shape[0]) // 2)
-    region = plate[gy : gy + alpha.shape[0], gx : gx + target_w].astype(np.float32)
-    alpha = alpha[: region.shape[0], : region.shape[1], None].astype(np.float32) / 255.0
+    _ink(plate, alpha.astype(np.float32) / 255.0, gx, gy, colour)
+
+
+def _ink(plate: np.ndarray, alpha: np.ndarray, x: int, y: int, colour) -> None:
+    """Ink ``colour`` into ``plate`` through the coverage ``alpha`` (float, 0 to 1) placed
+    with its top-left corner at ``(x, y)``; what falls outside the plate is dropped."""
+    region = plate[y : y + alpha.shape[0], x : x + alpha.shape[1]].astype(np.float32)
+    alpha = alpha[: region.shape[0], : region.shape[1], None]
     blended = region * (1 - alpha) + np.asarray(colour, np.float32) * alpha
-    plate[gy : gy + alpha.shape[0], gx : gx + alpha.shape[1]] = np.round(blended).astype(np.uint8)
+    plate[y : y + region.shape[0], x : x + region.shape[1]] = np.round(blended).astype(np.uint8)
 
 
 @lru_cache(maxsize=32)
@@ -176,12 +182,7 @@ def _put_line_ttf(
     target_w = int(glyphs.shape[1] * target_h / glyphs.shape[0] * rng.uniform(0.8, 1.15))
     target_w = max(4, min(target_w, int(width * 0.95)))
     alpha = cv2.resize(glyphs, (target_w, target_h), interpolation=cv2.INTER_AREA)
-    gx = x0 + (width - target_w) // 2
-    gy = y0 + (height - target_h) // 2
-    region = plate[gy : gy + target_h, gx : gx + target_w].astype(np.float32)
-    alpha = alpha[: region.shape[0], : region.shape[1], None]
-    blended = region * (1 - alpha) + np.asarray(colour, np.float32) * alpha
-    plate[gy : gy + target_h, gx : gx + target_w] = np.round(blended).astype(np.uint8)
+    _ink(plate, alpha, x0 + (width - target_w) // 2, y0 + (height - target_h) // 2, colour)
 
 
 def render_plate(
