@@ -20,6 +20,7 @@ import queue
 import sys
 import threading
 import time
+from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -210,30 +211,37 @@ RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
-US_TEXTS: list[str] = []  # the real US training labels, set by train()
+US_TEXTS: tuple[str, ...] = ()  # the real US training labels, set by train()
 
 
-def real_like_text(labels: list[str], rng: np.random.Generator) -> str:
+def real_like_text(labels: tuple[str, ...], rng: np.random.Generator) -> str:
     """A text laid out like a random one of the real ``labels`` (letters where it has letters,
     digits where it has digits), each letter and digit drawn with its frequency in ``labels``
     (plus one, so that every character stays possible). US plates follow state layouts and
     rarely use Q or O, which a uniform draw over ``[0-9A-Z]`` ignores.
 
-    >>> text = real_like_text(["ABC123", "1XY2345"], np.random.default_rng(0))
+    >>> text = real_like_text(("ABC123", "1XY2345"), np.random.default_rng(0))
     >>> len(text) in (6, 7) and text.isalnum()
     True
     """
-    joined = "".join(labels)
-    draws = {}
-    for kind, chars in (("letter", ALPHABET[10:]), ("digit", ALPHABET[:10])):
-        counts = np.array([joined.count(c) + 1.0 for c in chars])
-        draws[kind] = (list(chars), counts / counts.sum())
+    draws = _character_draws(labels)
     shape = labels[int(rng.integers(len(labels)))]
     out = []
     for c in shape:
         chars, p = draws["digit" if c.isdigit() else "letter"]
         out.append(str(rng.choice(chars, p=p)))
     return "".join(out)
+
+
+@cache
+def _character_draws(labels: tuple[str, ...]) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Letters and digits with their probabilities in ``labels`` (counts plus one)."""
+    joined = "".join(labels)
+    draws = {}
+    for kind, chars in (("letter", ALPHABET[10:]), ("digit", ALPHABET[:10])):
+        counts = np.array([joined.count(c) + 1.0 for c in chars])
+        draws[kind] = (list(chars), counts / counts.sum())
+    return draws
 
 
 def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
@@ -340,10 +348,11 @@ def train(
     init_onnx: Path | None = None,
     lr: float = 1e-3,
 ) -> PlateOCR:
+    global US_TEXTS
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     us_train, _ = us_crops()
-    US_TEXTS[:] = [t for _, t in us_train]
+    US_TEXTS = tuple(t for _, t in us_train)
     photos_train, _ = split(load_photos())
     photos = photo_crops(photos_train)
     quads = detector_quads(photos, detector)
