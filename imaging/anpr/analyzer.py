@@ -109,9 +109,10 @@ class AnprAnalyzer(AnalyzerBase):
             slopes = [estimate_skew(crop) for crop in crops]
             sloped = [k for k, a in enumerate(slopes) if abs(a) >= LEVEL_FROM_DEGREES]
             levelled = {k: shear_corners(corners[k], slopes[k]) for k in sloped}
+            levelled_crops = [rectify(rgb, levelled[k]) for k in sloped]
         with stage(timings, "read_text"):
             texts = self._read(crops, countries)
-            again = self._read([rectify(rgb, levelled[k]) for k in sloped], countries)
+            again = self._read(levelled_crops, countries)
             for k, reading in zip(sloped, again, strict=True):
                 if reading.confidence > texts[k].confidence:
                     texts[k], corners[k] = reading, levelled[k]
@@ -154,8 +155,6 @@ class AnprAnalyzer(AnalyzerBase):
     def _read(self, crops: list[np.ndarray], countries: Sequence[str] | None) -> list[PlateText]:
         from imaging.anpr.read import read_plates
 
-        if not crops:
-            return []
         return read_plates(crops, model=self.ocr, countries=countries, providers=self.providers)
 
 
