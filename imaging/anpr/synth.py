@@ -20,7 +20,7 @@ import numpy as np
 
 from imaging.anpr.formats import FORMATS, PlateFormat, _slot_sequences
 
-__all__ = ["SyntheticPlate", "augment", "random_text", "render_plate"]
+__all__ = ["SyntheticPlate", "augment", "composite_plate", "random_text", "render_plate"]
 
 
 @dataclass(frozen=True)
@@ -453,6 +453,42 @@ def _render_br(
         _put_line_ttf(plate, glyphs, where, ink, font_file, rng)
     cv2.rectangle(plate, (0, 0), (w - 1, h - 1), ink if not mercosur else (20, 20, 25), 2)
     return SyntheticPlate(plate, text, "BR", False)
+
+
+def composite_plate(scene: np.ndarray, plate: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """``scene`` with ``plate`` warped onto the quadrilateral ``corners``.
+
+    Parameters
+    ----------
+    scene, plate : ndarray
+        RGB images (any numeric dtype, values 0-255).
+    corners : ndarray (4, 2)
+        Where the plate's top-left, top-right, bottom-right and bottom-left corners go, in
+        scene pixels.
+
+    Returns
+    -------
+    ndarray
+        float32 RGB of the scene's shape, edges blended: unrounded, so that a caller can
+        degrade the scene (blur, noise, compression) before bringing it to uint8.
+
+    Examples
+    --------
+    >>> scene = np.zeros((60, 100, 3), np.uint8)
+    >>> plate = render_plate(np.random.default_rng(0)).image
+    >>> out = composite_plate(scene, plate, np.float32([[20, 20], [80, 20], [80, 35], [20, 35]]))
+    >>> out.shape, out.dtype, bool(out[27, 50].any()), bool(out[5, 5].any())
+    ((60, 100, 3), dtype('float32'), True, False)
+    """
+    import cv2
+
+    h, w = plate.shape[:2]
+    source = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    matrix = cv2.getPerspectiveTransform(source, np.asarray(corners, np.float32).reshape(4, 2))
+    shape = (scene.shape[1], scene.shape[0])
+    warped = cv2.warpPerspective(plate.astype(np.float32), matrix, shape, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, shape)[..., None]
+    return scene.astype(np.float32) * (1 - mask) + warped * mask
 
 
 def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:

@@ -39,7 +39,7 @@ from train_detector import freeze_batch_norms, load_folded_convs, load_photos, s
 
 from imaging.anpr.formats import ALPHABET, FORMATS, match_plate, normalize_text  # noqa: E402
 from imaging.anpr.read import plate_views  # noqa: E402
-from imaging.anpr.synth import augment, render_plate  # noqa: E402
+from imaging.anpr.synth import augment, composite_plate, render_plate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "anpr"
 SEED = 20261126
@@ -208,6 +208,7 @@ US_SHARE = 0.2  # share of synthetic plates in the US layout (--us-share); one f
 BR_SHARE = 0.1  # share of synthetic plates in the Brazilian layouts (--br-share)
 PHOTO_LIKE_SHARE = 0.0  # share of the US crops brought down to photo resolution (--photo-like)
 RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
+SCENE_SHARE = 0.0  # share of synthetic plates put in photographs' scenes (--scene-share)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
@@ -244,7 +245,9 @@ def _character_draws(labels: tuple[str, ...]) -> dict[str, tuple[list[str], np.n
     return draws
 
 
-def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
+def synthetic_plate(rng: np.random.Generator):
+    """A rendered plate of a format drawn with the trainer's shares (US, Brazilian, Russian,
+    else uniform over the formats), in a TrueType font ``TTF_SHARE`` of the time."""
     font_file = None
     if FONTS and rng.random() < TTF_SHARE:
         font_file = FONTS[int(rng.integers(len(FONTS)))]
@@ -258,15 +261,82 @@ def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[n
         fmt = BR_FORMATS[int(rng.integers(len(BR_FORMATS)))]
     elif draw < US_SHARE + BR_SHARE + RU_SHARE:
         fmt = RU_FORMAT
-    plate = render_plate(rng, fmt=fmt, text=text, font_file=font_file)
-    image = augment(plate.image, rng, strength=strength)
+    return render_plate(rng, fmt=fmt, text=text, font_file=font_file)
+
+
+def training_view(image: np.ndarray, plate) -> tuple[np.ndarray, str]:
+    """The network's input for a crop of ``plate`` and the text it is to read: two-line
+    plates are read from the stitched view, Kazakh ones top line first."""
     view = plate_views(image, size=INPUT_SIZE)[1 if plate.two_line else 0]
     text = plate.text
     if plate.two_line and plate.country == "KZ":
-        text = text[:3] + text[-2:] + text[3:-2]  # the stitched view reads top line first
-    elif plate.two_line:
-        text = plate.text  # other two-line plates read top then bottom, as rendered
+        text = text[:3] + text[-2:] + text[3:-2]
     return view, text
+
+
+def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[np.ndarray, str]:
+    plate = synthetic_plate(rng)
+    return training_view(augment(plate.image, rng, strength=strength), plate)
+
+
+def scene_sample(rng: np.random.Generator, photos: list) -> tuple[np.ndarray, str]:
+    """A synthetic plate put in place of the real plate of a training photograph, at the
+    resolution plates have in photographs (45 to 260 pixels wide), slightly turned and
+    foreshortened, lit like the scene, blurred, noised and JPEG-compressed with it, and cut
+    from it the way the analyzer cuts a detected plate: ``rectify`` of an upright box around
+    the plate, off by up to about a tenth of its size as the detector's boxes are."""
+    from imaging.anpr.rectify import rectify
+
+    image, (x0, y0, x1, y1), _ = photos[int(rng.integers(len(photos)))]
+    plate = synthetic_plate(rng)
+    ph, pw = plate.image.shape[:2]
+    width = float(np.exp(rng.uniform(np.log(45), np.log(260))))
+    height = width * ph / pw
+    scale = width / max(x1 - x0, 1.0) / rng.uniform(0.9, 1.2)
+    # a window of the scene around the real plate, brought to the new plate's scale
+    win_w, win_h = int(width * 2.2), int(max(height * 3.0, width * 0.8))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half_w, half_h = win_w / scale / 2, win_h / scale / 2
+    ax, ay = int(max(0, cx - half_w)), int(max(0, cy - half_h))
+    bx, by = int(min(image.shape[1], cx + half_w)), int(min(image.shape[0], cy + half_h))
+    if bx - ax < 4 or by - ay < 4:
+        raise cv2.error("scene window too small")
+    window = image[ay:by, ax:bx].copy()
+    rx0, ry0 = int(max(0, x0 - ax)), int(max(0, y0 - ay))
+    rx1, ry1 = int(min(bx - ax, x1 - ax)), int(min(by - ay, y1 - ay))
+    if rx1 > rx0 and ry1 > ry0:  # the real plate's text must not show around the new one
+        window[ry0:ry1, rx0:rx1] = cv2.blur(window[ry0:ry1, rx0:rx1], (25, 25))
+    size = (round((bx - ax) * scale), round((by - ay) * scale))
+    window = cv2.resize(window, (max(size[0], 8), max(size[1], 8)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        plate.image, (max(round(width), 8), max(round(height), 4)), interpolation=cv2.INTER_AREA
+    )
+    sh, sw = small.shape[:2]
+    centre = np.array([(cx - ax) * scale, (cy - ay) * scale]) + rng.normal(0, 0.05, 2) * [sw, sh]
+    angle = np.deg2rad(rng.normal(0, 3.0))
+    squash = rng.uniform(-0.12, 0.12)  # one side nearer the camera than the other
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float64) * [sw / 2, sh / 2]
+    corners[:, 1] *= 1 + squash * np.sign(corners[:, 0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    quad = (corners @ rotation.T + centre).astype(np.float32)
+    lit = np.clip(small.astype(np.float32) * rng.uniform(0.55, 1.15) + rng.uniform(-25, 15), 0, 255)
+    scene = composite_plate(window, lit, quad)
+    if rng.random() < 0.6:
+        sigma = rng.uniform(0.2, 1.0) * np.clip(width / 100, 0.4, 1.3)  # small plates are sharp
+        scene = cv2.GaussianBlur(scene, (0, 0), sigma)
+    scene = np.clip(scene + rng.normal(0, rng.uniform(0, 8), scene.shape), 0, 255).astype(np.uint8)
+    if rng.random() < 0.6:
+        ok, encoded = cv2.imencode(
+            ".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))]
+        )
+        if ok:
+            scene = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    lo, hi = quad.min(axis=0), quad.max(axis=0)
+    extent = hi - lo
+    lo = lo + rng.uniform(-0.1, 0.06, 2) * extent
+    hi = hi + rng.uniform(-0.06, 0.1, 2) * extent
+    box = np.float32([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    return training_view(rectify(scene, box), plate)
 
 
 class PlateOCR(nn.Module):
@@ -369,7 +439,9 @@ def train(
             while len(views) < batch:
                 r = rng.random()
                 try:
-                    if early or r < 0.5:
+                    if not early and r < 0.5 * SCENE_SHARE:
+                        view, text = scene_sample(rng, photos)
+                    elif early or r < 0.5:
                         view, text = synthetic_sample(rng, 0.5 if early else 1.0)
                     elif r < 0.78:
                         image, text = us_images[int(rng.integers(len(us_images)))]
@@ -574,6 +646,13 @@ def main() -> None:
         help="share of synthetic plates in the Russian layout (beyond its share of the rest)",
     )
     parser.add_argument(
+        "--scene-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic plates put in place of a training photograph's plate and cut"
+        " from the scene as the analyzer cuts detected plates",
+    )
+    parser.add_argument(
         "--photo-like",
         type=float,
         default=0.0,
@@ -598,10 +677,11 @@ def main() -> None:
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE
+    global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     RU_SHARE = args.ru_share
     PHOTO_LIKE_SHARE = args.photo_like
+    SCENE_SHARE = args.scene_share
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
