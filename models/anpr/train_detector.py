@@ -83,6 +83,7 @@ GLYPHS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 LIBRARY_PLATE_SHARE = 0.0  # of the pasted plates drawn by imaging.anpr.synth (--library-plates)
 DISTRACTOR_SHARE = 0.0  # of the scenes that get distractor text (--distractors)
 TILT_SHARE = 0.0  # of the scenes and pasted plates seen at a strong angle (--tilt)
+SWAP_SHARE = 0.0  # of the scenes whose plate is replaced by a library plate (--swap-plates)
 
 
 def render_plate(rng: np.random.Generator) -> np.ndarray:
@@ -278,11 +279,48 @@ def _decoded(path: str) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
 
 
+def swap_plate(image: np.ndarray, corners: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Replace the real plate at ``corners`` of ``image`` (in place) by a plate of a random
+    supported format as :mod:`imaging.anpr.synth` draws it, about as large, in its own aspect
+    ratio (a Russian plate with its region box, a 2:1 US plate), slightly turned, on the real
+    plate's place on the vehicle; the real plate is blurred out first. Returns the new
+    plate's corners."""
+    from imaging.anpr.synth import composite_plate
+
+    plate = library_plate(rng)
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    # the real plate's area: plates of every format are about as large (520 x 112 mm EU,
+    # 305 x 152 mm US, 280 x 200 mm two-line)
+    area = (x1 - x0) * (y1 - y0) * rng.uniform(0.8, 1.5)
+    width = math.sqrt(area * plate.shape[1] / plate.shape[0])
+    height = width * plate.shape[0] / plate.shape[1]
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + rng.normal(0, 0.04, 2) * width
+    angle = math.radians(rng.normal(0, 3))
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    local = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [width / 2, height / 2]
+    quad = (local @ rot.T + centre).astype(np.float32)
+    lo = np.floor(np.minimum(quad.min(axis=0), [x0, y0]) - 4).clip(0).astype(int)
+    hi = np.ceil(np.maximum(quad.max(axis=0), [x1, y1]) + 4).astype(int)
+    hi = np.minimum(hi, [image.shape[1], image.shape[0]])
+    if np.any(hi - lo < 8) or width < 8 or height < 4:
+        return corners
+    window = image[lo[1] : hi[1], lo[0] : hi[0]]
+    ra, rb = np.floor([x0, y0] - lo).clip(0).astype(int), np.ceil([x1, y1] - lo).astype(int)
+    window[ra[1] : rb[1], ra[0] : rb[0]] = cv2.blur(window[ra[1] : rb[1], ra[0] : rb[0]], (25, 25))
+    small = cv2.resize(plate, (round(width), round(height)), interpolation=cv2.INTER_AREA)
+    shaded = np.clip(small * rng.uniform(0.55, 1.15), 0, 255)
+    window[:] = np.clip(composite_plate(window, shaded, quad - lo), 0, 255).astype(np.uint8)
+    return quad
+
+
 def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One augmented 416x416 RGB training image and its plates' corners (K, 4, 2)."""
     item = photos[int(rng.integers(len(photos)))]
     image = _decoded(str(item["path"]))
     corners = [item["corners"].copy()]
+    if rng.random() < SWAP_SHARE:
+        image = image.copy()  # the decoded photo is cached
+        corners = [swap_plate(image, corners[0], rng)]
     h, w = image.shape[:2]
     # random zoom and crop around the scene, then letterbox to SIZE
     zoom = rng.uniform(0.5, 1.6)
@@ -718,12 +756,18 @@ def main() -> None:
         help="share of scenes (and of pasted plates) turned and seen at a strong angle",
     )
     parser.add_argument(
+        "--swap-plates",
+        type=float,
+        default=0.0,
+        help="share of scenes whose real plate is replaced by a plate of a random format",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE, TILT_SHARE
+    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE, TILT_SHARE, SWAP_SHARE
     LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE = args.library_plates, args.distractors
-    TILT_SHARE = args.tilt
+    TILT_SHARE, SWAP_SHARE = args.tilt, args.swap_plates
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"
