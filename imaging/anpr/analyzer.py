@@ -12,12 +12,20 @@ from imaging.anpr.formats import match_plate
 from imaging.anpr.read import PlateText
 from imaging.results import Detections, Result
 
-__all__ = ["LEVEL_FROM_DEGREES", "MIN_PLATE_CHARS", "AnprAnalyzer"]
+__all__ = ["LEVEL_FROM_DEGREES", "MIN_PLATE_CHARS", "WIDEN_ACROSS", "WIDEN_DOWN", "AnprAnalyzer"]
 
 MIN_PLATE_CHARS = 3  # shorter readings are signs, stickers or parts of a plate, not plates
 # A crop whose edges and text rows slope by this much or more is cut again along the slope
 # and read again; the more confident reading is kept (plates seen from the side).
 LEVEL_FROM_DEGREES = 3.0
+# The detector's box can cut a plate short (a Russian region box left out, read as a
+# catch-all US-like text or with a shorter region): every crop is cut again this much wider
+# and higher and read again. The wider reading replaces the first when it fits a specific
+# format with a confidence of at least WIDER_MIN_CONFIDENCE and is a longer reading of the
+# same characters, or (the first fitting only a catch-all format) holds it or is surer.
+WIDEN_ACROSS = 0.16
+WIDEN_DOWN = 0.06
+WIDER_MIN_CONFIDENCE = 0.5
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -40,7 +48,8 @@ class AnprAnalyzer(AnalyzerBase):
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
     share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,
     ``corners`` (levelled along the plate's edges when the detector's box cut its characters
-    at a slant: :data:`LEVEL_FROM_DEGREES`) and ``alternatives``; its score (``confidence``)
+    at a slant: :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had
+    cut short: :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``)
     is the detector's score times the square root of the reading's confidence, and plates
     come best first.
 
@@ -88,7 +97,7 @@ class AnprAnalyzer(AnalyzerBase):
     def analyze(self, image: ImageInput, /, **context: Any) -> Result:
         from imaging._shared.timing import stage
         from imaging.anpr.detect import detect_plates, to_rgb8
-        from imaging.anpr.rectify import estimate_skew, rectify, shear_corners
+        from imaging.anpr.rectify import estimate_skew, rectify, shear_corners, widen_corners
         from imaging.io import imread
 
         timings: dict[str, float] = {}
@@ -116,6 +125,14 @@ class AnprAnalyzer(AnalyzerBase):
             for k, reading in zip(sloped, again, strict=True):
                 if reading.confidence > texts[k].confidence:
                     texts[k], corners[k] = reading, levelled[k]
+        with stage(timings, "rectify"):
+            widened = [widen_corners(quad, WIDEN_ACROSS, WIDEN_DOWN) for quad in corners]
+            wider_crops = [rectify(rgb, quad) for quad in widened]
+        with stage(timings, "read_text"):
+            wider = self._read(wider_crops, countries)
+            for k, reading in enumerate(wider):
+                if _completes(reading, texts[k]):
+                    texts[k], corners[k] = reading, widened[k]
         keep = np.array([_plate_like(t.text) for t in texts], bool)
         if len(dets):
             alternatives = _object_array(
@@ -172,6 +189,20 @@ def _countries_fitting(reading: PlateText) -> list[str]:
     if reading.country:
         found.insert(0, reading.country)
     return list(dict.fromkeys(found))
+
+
+def _fits_specific(text: str) -> bool:
+    """Whether the text fits a country's own format, not only a catch-all one."""
+    return any(not f.loose for f in match_plate(text))
+
+
+def _completes(wider: PlateText, first: PlateText) -> bool:
+    """Whether the reading of the widened crop is to replace the first reading."""
+    if not _fits_specific(wider.text) or wider.confidence < WIDER_MIN_CONFIDENCE:
+        return False
+    if _fits_specific(first.text):  # only a longer reading of the same characters
+        return len(wider.text) > len(first.text) and first.text in wider.text
+    return first.text in wider.text or wider.confidence > first.confidence
 
 
 def _plate_like(text: str) -> bool:

@@ -69,6 +69,35 @@ def rectify(
     )
 
 
+def widen_corners(corners: np.ndarray, across: float, down: float = 0.0) -> np.ndarray:
+    """Grow a plate's quadrilateral about its centre along its own edges.
+
+    Parameters
+    ----------
+    corners : ndarray (4, 2)
+        Top-left, top-right, bottom-right, bottom-left in pixels.
+    across, down : float
+        Growth of the width and of the height, as fractions of them (0.16: 16 % wider, half
+        on each side).
+
+    Returns
+    -------
+    ndarray (4, 2), float32
+
+    Examples
+    --------
+    >>> box = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], np.float32)
+    >>> widen_corners(box, 0.2, 0.1).tolist()
+    [[-10.0, -1.0], [110.0, -1.0], [110.0, 21.0], [-10.0, 21.0]]
+    """
+    quad = np.asarray(corners, np.float32).reshape(4, 2)
+    width = (quad[1] - quad[0] + quad[2] - quad[3]) / 2
+    height = (quad[3] - quad[0] + quad[2] - quad[1]) / 2
+    side = np.float32([-1, 1, 1, -1])[:, None]
+    level = np.float32([-1, -1, 1, 1])[:, None]
+    return quad + side * width * (across / 2) + level * height * (down / 2)
+
+
 def shear_corners(corners: np.ndarray, angle: float) -> np.ndarray:
     """Tilt a plate's quadrilateral so that its top and bottom edges fall by ``angle``.
 
