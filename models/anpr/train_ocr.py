@@ -39,7 +39,7 @@ from train_detector import freeze_batch_norms, load_folded_convs, load_photos, s
 
 from imaging.anpr.formats import ALPHABET, FORMATS, match_plate, normalize_text  # noqa: E402
 from imaging.anpr.read import plate_views  # noqa: E402
-from imaging.anpr.synth import augment, composite_plate, render_plate  # noqa: E402
+from imaging.anpr.synth import SyntheticPlate, augment, composite_plate, render_plate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "anpr"
 SEED = 20261126
@@ -245,7 +245,7 @@ def _character_draws(labels: tuple[str, ...]) -> dict[str, tuple[list[str], np.n
     return draws
 
 
-def synthetic_plate(rng: np.random.Generator):
+def synthetic_plate(rng: np.random.Generator) -> SyntheticPlate:
     """A rendered plate of a format drawn with the trainer's shares (US, Brazilian, Russian,
     else uniform over the formats), in a TrueType font ``TTF_SHARE`` of the time."""
     font_file = None
@@ -264,7 +264,7 @@ def synthetic_plate(rng: np.random.Generator):
     return render_plate(rng, fmt=fmt, text=text, font_file=font_file)
 
 
-def training_view(image: np.ndarray, plate) -> tuple[np.ndarray, str]:
+def training_view(image: np.ndarray, plate: SyntheticPlate) -> tuple[np.ndarray, str]:
     """The network's input for a crop of ``plate`` and the text it is to read: two-line
     plates are read from the stitched view, Kazakh ones top line first."""
     view = plate_views(image, size=INPUT_SIZE)[1 if plate.two_line else 0]
