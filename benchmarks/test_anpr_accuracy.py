@@ -67,7 +67,6 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     (``rectify`` and ``read_plates`` alone), which tells reading errors from detection and
     cutting ones. 27 formats x 28 photos."""
     import collections
-    import math
 
     import cv2
     import numpy as np
@@ -79,7 +78,7 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     from imaging.anpr.formats import FORMATS
     from imaging.anpr.read import read_plates
     from imaging.anpr.rectify import rectify
-    from imaging.anpr.synth import composite_plate, render_plate
+    from imaging.anpr.synth import plate_in_place, render_plate
 
     _, held = split(load_photos())
     photos = [(cv2.cvtColor(cv2.imread(str(i["path"])), cv2.COLOR_BGR2RGB), i) for i in held]
@@ -93,16 +92,7 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
                 font = str(rng.choice(FONTS)) if FONTS and rng.random() < 0.5 else None
                 plate = render_plate(rng, fmt=fmt, font_file=font)
                 (x0, y0), (x1, y1) = item["corners"][0], item["corners"][2]
-                aspect = plate.image.shape[1] / plate.image.shape[0]
-                width = math.sqrt(1.1 * (x1 - x0) * (y1 - y0) * aspect)
-                height = width / aspect
-                cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-                quad = np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [width / 2, height / 2]
-                quad += [cx, cy]
-                small = cv2.resize(
-                    plate.image, (round(width), round(height)), interpolation=cv2.INTER_AREA
-                )
-                scene = np.clip(composite_plate(rgb, small, quad), 0, 255).astype(np.uint8)
+                scene, quad = plate_in_place(rgb, (x0, y0, x1, y1), plate.image)
                 _, encoded = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, 85])
                 scene = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
                 texts = analyzer.analyze(scene).detections.data.get("text", [])

@@ -20,7 +20,14 @@ import numpy as np
 
 from imaging.anpr.formats import FORMATS, PlateFormat, _slot_sequences
 
-__all__ = ["SyntheticPlate", "augment", "composite_plate", "random_text", "render_plate"]
+__all__ = [
+    "SyntheticPlate",
+    "augment",
+    "composite_plate",
+    "plate_in_place",
+    "random_text",
+    "render_plate",
+]
 
 
 @dataclass(frozen=True)
@@ -489,6 +496,54 @@ def composite_plate(scene: np.ndarray, plate: np.ndarray, corners: np.ndarray) -
     warped = cv2.warpPerspective(plate.astype(np.float32), matrix, shape, flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, shape)[..., None]
     return scene.astype(np.float32) * (1 - mask) + warped * mask
+
+
+def plate_in_place(
+    photo: np.ndarray, box: tuple[float, float, float, float], plate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Put ``plate`` over the plate at ``box`` of a photograph, as large and centred on it.
+
+    Plates of every format are about as large (520 x 112 mm EU, 305 x 152 mm US, 280 x 200 mm
+    two-line), so the new plate keeps its own aspect ratio and takes 1.1 times the box's area;
+    it is brought down to that size with area averaging, as a camera would see it.
+
+    Parameters
+    ----------
+    photo : ndarray
+        RGB uint8 photograph.
+    box : tuple of float
+        ``x0, y0, x1, y1`` of the plate it shows, in pixels.
+    plate : ndarray
+        RGB uint8 plate image (e.g. :func:`render_plate`'s).
+
+    Returns
+    -------
+    scene : ndarray
+        RGB uint8 copy of ``photo`` with the plate in place.
+    corners : ndarray (4, 2)
+        The new plate's corners (top-left, top-right, bottom-right, bottom-left), float32.
+
+    Examples
+    --------
+    >>> photo = np.full((240, 320, 3), 90, np.uint8)
+    >>> plate = render_plate(np.random.default_rng(0)).image
+    >>> scene, corners = plate_in_place(photo, (100, 150, 200, 172), plate)
+    >>> scene.shape, bool((scene[161, 150] != 90).any()), bool((scene[20, 20] == 90).all())
+    ((240, 320, 3), True, True)
+    """
+    import cv2
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    aspect = plate.shape[1] / plate.shape[0]
+    width = math.sqrt(1.1 * (x1 - x0) * (y1 - y0) * aspect)
+    height = width / aspect
+    corners = np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [width / 2, height / 2]
+    corners = (corners + [(x0 + x1) / 2, (y0 + y1) / 2]).astype(np.float32)
+    small = cv2.resize(
+        plate, (max(round(width), 1), max(round(height), 1)), interpolation=cv2.INTER_AREA
+    )
+    scene = np.clip(composite_plate(photo, small, corners), 0, 255).astype(np.uint8)
+    return scene, corners
 
 
 def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -> np.ndarray:
