@@ -78,7 +78,7 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     from imaging.anpr.formats import FORMATS
     from imaging.anpr.read import read_plates
     from imaging.anpr.rectify import rectify
-    from imaging.anpr.synth import plate_in_place, render_plate
+    from imaging.anpr.synth import jpeg_round_trip, plate_in_place, render_plate
 
     _, held = split(load_photos())
     photos = [(cv2.cvtColor(cv2.imread(str(i["path"])), cv2.COLOR_BGR2RGB), i) for i in held]
@@ -93,8 +93,7 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
                 plate = render_plate(rng, fmt=fmt, font_file=font)
                 (x0, y0), (x1, y1) = item["corners"][0], item["corners"][2]
                 scene, quad = plate_in_place(rgb, (x0, y0, x1, y1), plate.image)
-                _, encoded = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, 85])
-                scene = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+                scene = jpeg_round_trip(scene, 85)
                 texts = analyzer.analyze(scene).detections.data.get("text", [])
                 at_box = read_plates([rectify(scene, quad)], model=analyzer.ocr)[0].text
                 tally = counts[fmt.country]

@@ -24,6 +24,7 @@ __all__ = [
     "SyntheticPlate",
     "augment",
     "composite_plate",
+    "jpeg_round_trip",
     "plate_in_place",
     "random_text",
     "render_plate",
@@ -574,8 +575,22 @@ def augment(image: np.ndarray, rng: np.random.Generator, *, strength: float = 1.
     out = out + rng.normal(0, rng.uniform(0, 10) * strength, out.shape)
     out = np.clip(out, 0, 255).astype(np.uint8)
     if rng.random() < 0.5 * strength:
-        quality = int(rng.integers(30, 90))
-        ok, encoded = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if ok:
-            out = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+        out = jpeg_round_trip(out, int(rng.integers(30, 90)))
     return out
+
+
+def jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (uint8) compressed as JPEG at ``quality`` and decoded again: the artefacts
+    of a camera's or an archive's compression. Returned unchanged if OpenCV cannot encode it.
+
+    Examples
+    --------
+    >>> image = np.tile(np.arange(64, dtype=np.uint8) * 4, (32, 1))
+    >>> out = jpeg_round_trip(image, 30)
+    >>> out.shape, out.dtype, bool((out != image).any())
+    ((32, 64), dtype('uint8'), True)
+    """
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if ok else image

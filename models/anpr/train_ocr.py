@@ -39,7 +39,13 @@ from train_detector import freeze_batch_norms, load_folded_convs, load_photos, s
 
 from imaging.anpr.formats import ALPHABET, FORMATS, match_plate, normalize_text  # noqa: E402
 from imaging.anpr.read import plate_views  # noqa: E402
-from imaging.anpr.synth import SyntheticPlate, augment, composite_plate, render_plate  # noqa: E402
+from imaging.anpr.synth import (  # noqa: E402
+    SyntheticPlate,
+    augment,
+    composite_plate,
+    jpeg_round_trip,
+    render_plate,
+)
 
 DATA = ROOT.parent / "shared" / "data" / "anpr"
 SEED = 20261126
@@ -155,11 +161,7 @@ def photo_like(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return image
     small = cv2.resize(image, (width, max(2, round(h * width / w))), interpolation=cv2.INTER_AREA)
     if rng.random() < 0.5:
-        ok, encoded = cv2.imencode(
-            ".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 90))]
-        )
-        if ok:
-            small = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+        small = jpeg_round_trip(small, int(rng.integers(35, 90)))
     return cv2.resize(small, (round(64 * w / h), 64), interpolation=cv2.INTER_LINEAR)
 
 
@@ -326,11 +328,7 @@ def scene_sample(rng: np.random.Generator, photos: list) -> tuple[np.ndarray, st
         scene = cv2.GaussianBlur(scene, (0, 0), sigma)
     scene = np.clip(scene + rng.normal(0, rng.uniform(0, 8), scene.shape), 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
-        ok, encoded = cv2.imencode(
-            ".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))]
-        )
-        if ok:
-            scene = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+        scene = jpeg_round_trip(scene, int(rng.integers(30, 90)))
     lo, hi = quad.min(axis=0), quad.max(axis=0)
     extent = hi - lo
     lo = lo + rng.uniform(-0.1, 0.06, 2) * extent

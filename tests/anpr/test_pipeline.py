@@ -98,25 +98,29 @@ def test_plates_seen_from_the_side_are_levelled_and_read(analyzer, degrees, coun
     assert abs(measured - slope) < 0.03
 
 
+def _held_back_photos(shared_data) -> list[tuple]:
+    """The development photos no model trained on (every 4th of each openalpr set, sorted
+    by name, as ``split`` in models/anpr/train_detector.py): (path, annotated x0, y0, x1, y1)."""
+    root = shared_data / "anpr" / "openalpr-benchmarks" / "endtoend"
+    photos = []
+    for folder in sorted(root.iterdir()):
+        for k, txt in enumerate(sorted(folder.glob("*.txt"))):
+            if k % 4 == 3:
+                fields = txt.read_text().strip().split("\t")
+                x, y, w, h = (float(v) for v in fields[1:5])
+                photos.append((folder / fields[0], (x, y, x + w, y + h)))
+    return photos
+
+
 def test_detector_recall_on_held_back_dev_photos(shared_data):
     """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
     from imaging.compare.metrics import box_iou
 
-    root = shared_data / "anpr" / "openalpr-benchmarks" / "endtoend"
     hits = total = 0
-    for folder in sorted(root.iterdir()):
-        names = sorted(folder.glob("*.txt"))
-        for k, txt in enumerate(names):
-            if k % 4 != 3:
-                continue
-            fields = txt.read_text().strip().split("\t")
-            x, y, w, h = (float(v) for v in fields[1:5])
-            dets = detect_plates(imread(folder / fields[0]))
-            total += 1
-            hits += (
-                bool(len(dets))
-                and box_iou(dets.xyxy, np.array([[x, y, x + w, y + h]])).max() >= 0.5
-            )
+    for path, box in _held_back_photos(shared_data):
+        dets = detect_plates(imread(path))
+        total += 1
+        hits += bool(len(dets)) and box_iou(dets.xyxy, np.array([box])).max() >= 0.5
     assert total >= 25
     assert hits / total >= RECALL_FLOOR, hits / total
 
@@ -229,20 +233,13 @@ def test_plates_of_every_format_on_real_cars(analyzer, shared_data):
 
     from imaging.anpr.synth import plate_in_place
 
-    root = shared_data / "anpr" / "openalpr-benchmarks" / "endtoend"
-    held = []
-    for folder in sorted(root.iterdir()):
-        names = sorted(folder.glob("*.txt"))
-        held += [txt for k, txt in enumerate(names) if k % 4 == 3]
     rng = np.random.default_rng(2026120201)
     right = total = 0
-    for txt in held[::4]:
-        fields = txt.read_text().strip().split("\t")
-        photo = cv2.cvtColor(cv2.imread(str(txt.parent / fields[0])), cv2.COLOR_BGR2RGB)
-        x, y, w, h = (float(v) for v in fields[1:5])
+    for path, box in _held_back_photos(shared_data)[::4]:
+        photo = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         for fmt in FORMATS:
             plate = render_plate(rng, fmt=fmt)
-            scene, _ = plate_in_place(photo, (x, y, x + w, y + h), plate.image)
+            scene, _ = plate_in_place(photo, box, plate.image)
             texts = analyzer.analyze(scene).detections.data.get("text", [])
             right += bool(len(texts)) and texts[0] == plate.text
             total += 1
