@@ -8,6 +8,7 @@ becomes ``8``, and the country and pattern come out of the match.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -398,20 +399,20 @@ def ctc_slots(ctc_probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]
             f"ctc_probs: expected shape (T, {len(ALPHABET) + 1}) with the blank first, "
             f"got {probs.shape}"
         )
+    if len(probs) == 0:
+        return np.zeros((0, len(ALPHABET))), []
     best = probs.argmax(axis=1)
-    change = np.flatnonzero(np.diff(best)) + 1
+    change = np.flatnonzero(best[1:] != best[:-1]) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(best)]])
-    rows, spans = [], []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        if best[a] == 0:
-            continue
-        segment = probs[a:b, 1:].mean(axis=0)
-        rows.append(segment / max(segment.sum(), 1e-12))
-        spans.append((a, b))
-    if not rows:
+    read = best[starts] != 0
+    if not read.any():
         return np.zeros((0, len(ALPHABET))), []
-    return np.stack(rows), spans
+    segments = np.add.reduceat(probs[:, 1:], starts, axis=0)[read]
+    segments /= (ends - starts)[read][:, None]
+    segments /= np.maximum(segments.sum(axis=1, keepdims=True), 1e-12)
+    spans = list(zip(starts[read].tolist(), ends[read].tolist(), strict=True))
+    return segments, spans
 
 
 def constrained_decode(
@@ -510,16 +511,18 @@ def constrained_decode(
         allowed = masks.sum(axis=2)  # (S, k)
         specificity = specificity_weight * np.log(len(ALPHABET) / allowed).sum(axis=1)
         leaders = set(np.argsort(-(total + specificity))[:3].tolist())
+        texts = _ALPHABET_ARRAY[best].view(f"<U{k}")[:, 0].tolist()  # (S, k) letters -> S strings
+        totals, specificities = total.tolist(), specificity.tolist()
         for row, fmt in enumerate(owners):
-            readings = [(best[row], float(total[row]))]
+            readings = [(texts[row], totals[row])]
             if row in leaders:  # one-character variants of the best readings
-                for slot in np.flatnonzero(loss[row] < 7.0):  # within a factor of ~1000
-                    variant = best[row].copy()
-                    variant[slot] = second[row, slot]
-                    readings.append((variant, float(total[row] - loss[row, slot])))
-            for chars, total_logp in readings:
-                plate = "".join(_ALPHABET_ARRAY[chars])
-                mean = (total_logp + specificity[row] + np.log(fmt.prior)) / k
+                for slot in np.flatnonzero(loss[row] < 7.0).tolist():  # within a factor of ~1000
+                    text = texts[row]
+                    variant = text[:slot] + ALPHABET[second[row, slot]] + text[slot + 1 :]
+                    readings.append((variant, totals[row] - float(loss[row, slot])))
+            log_prior = math.log(fmt.prior)
+            for plate, total_logp in readings:
+                mean = (total_logp + specificities[row] + log_prior) / k
                 if plate not in candidates or candidates[plate][2] < mean:
                     if fmt.regex.match(plate):
                         candidates[plate] = (fmt.country, fmt.name, mean, total_logp)

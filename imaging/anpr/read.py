@@ -94,10 +94,14 @@ def _most_contrasted_channel(rgb: np.ndarray) -> np.ndarray:
     on white, black text on a blue or red background lose contrast in the luminance)."""
     import cv2
 
-    options = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), rgb[..., 0], rgb[..., 1], rgb[..., 2]]
-    spreads = [float(np.subtract(*_percentiles(_character_rows(o), (95, 5)))) for o in options]
+    luminance = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    spreads = [
+        float(np.subtract(*_percentiles(_character_rows(o), (95, 5))))
+        for o in (luminance, rgb[..., 0], rgb[..., 1], rgb[..., 2])
+    ]
     spreads[0] *= 1.3  # the luminance unless a channel is clearly better
-    return np.ascontiguousarray(options[int(np.argmax(spreads))])
+    choice = int(np.argmax(spreads))
+    return luminance if choice == 0 else np.ascontiguousarray(rgb[..., choice - 1])
 
 
 def _percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
@@ -105,6 +109,10 @@ def _percentiles(values: np.ndarray, q: Sequence[float]) -> np.ndarray:
     integers: the same numbers several times faster on a plate crop's few thousand pixels."""
     if values.dtype not in (np.uint8, np.uint16) or values.size == 0:
         return np.percentile(values, q)
+    if values.dtype == np.uint8 and values.ndim == 2:
+        from imaging.anpr._kernels import u8_percentiles
+
+        return u8_percentiles(values, q)
     cdf = np.cumsum(np.bincount(values.ravel()))
     position = np.asarray(q, np.float64) / 100.0 * (values.size - 1)
     below = np.floor(position).astype(np.int64)
