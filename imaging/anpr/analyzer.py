@@ -198,10 +198,13 @@ def _fits_specific(text: str) -> bool:
 
 def _completes(wider: PlateText, first: PlateText) -> bool:
     """Whether the reading of the widened crop is to replace the first reading."""
-    if not _fits_specific(wider.text) or wider.confidence < WIDER_MIN_CONFIDENCE:
+    if wider.confidence < WIDER_MIN_CONFIDENCE:
         return False
+    longer = len(wider.text) > len(first.text) and first.text in wider.text
+    if not _fits_specific(wider.text):
+        return bool(match_plate(wider.text)) and not _fits_specific(first.text) and longer
     if _fits_specific(first.text):  # only a longer reading of the same characters
-        return len(wider.text) > len(first.text) and first.text in wider.text
+        return longer
     return first.text in wider.text or wider.confidence > first.confidence
 
 

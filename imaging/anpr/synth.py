@@ -24,6 +24,7 @@ __all__ = [
     "SyntheticPlate",
     "augment",
     "composite_plate",
+    "erase_box",
     "jpeg_round_trip",
     "plate_in_place",
     "random_text",
@@ -499,6 +500,51 @@ def composite_plate(scene: np.ndarray, plate: np.ndarray, corners: np.ndarray) -
     return scene.astype(np.float32) * (1 - mask) + warped * mask
 
 
+ERASE_MARGIN = (0.08, 0.25)  # of the box's width and height, for a box drawn tight or tilted
+
+
+def erase_box(photo: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Paint out what lies in ``box`` (grown by :data:`ERASE_MARGIN`) from its surroundings.
+
+    Parameters
+    ----------
+    photo : ndarray
+        RGB uint8 photograph.
+    box : tuple of float
+        ``x0, y0, x1, y1`` in pixels.
+
+    Returns
+    -------
+    ndarray
+        A copy of ``photo`` with the box filled in by ``cv2.inpaint`` (Telea).
+
+    Examples
+    --------
+    >>> photo = np.full((60, 80, 3), 90, np.uint8)
+    >>> photo[25:35, 20:60] = 255
+    >>> int(erase_box(photo, (20, 25, 60, 35))[30, 40, 0])
+    90
+    """
+    import cv2
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    grow_x, grow_y = ERASE_MARGIN[0] * (x1 - x0), ERASE_MARGIN[1] * (y1 - y0)
+    height, width = photo.shape[:2]
+    ex0, ey0 = max(math.floor(x0 - grow_x), 0), max(math.floor(y0 - grow_y), 0)
+    ex1, ey1 = min(math.ceil(x1 + grow_x), width), min(math.ceil(y1 + grow_y), height)
+    out = photo.copy()
+    if ex1 <= ex0 or ey1 <= ey0:
+        return out
+    pad = max(ey1 - ey0, 8)
+    wx0, wy0 = max(ex0 - pad, 0), max(ey0 - pad, 0)
+    wx1, wy1 = min(ex1 + pad, width), min(ey1 + pad, height)
+    window = np.ascontiguousarray(out[wy0:wy1, wx0:wx1])
+    mask = np.zeros(window.shape[:2], np.uint8)
+    mask[ey0 - wy0 : ey1 - wy0, ex0 - wx0 : ex1 - wx0] = 255
+    out[wy0:wy1, wx0:wx1] = cv2.inpaint(window, mask, 5, cv2.INPAINT_TELEA)
+    return out
+
+
 def plate_in_place(
     photo: np.ndarray, box: tuple[float, float, float, float], plate: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -506,7 +552,9 @@ def plate_in_place(
 
     Plates of every format are about as large (520 x 112 mm EU, 305 x 152 mm US, 280 x 200 mm
     two-line), so the new plate keeps its own aspect ratio and takes 1.1 times the box's area;
-    it is brought down to that size with area averaging, as a camera would see it.
+    it is brought down to that size with area averaging, as a camera would see it. The old
+    plate is painted out first (the box grown by :data:`ERASE_MARGIN`, filled from the
+    bumper around it), so that the ends of a long plate do not show beside a shorter one.
 
     Parameters
     ----------
@@ -535,6 +583,7 @@ def plate_in_place(
     import cv2
 
     x0, y0, x1, y1 = (float(v) for v in box)
+    photo = erase_box(photo, (x0, y0, x1, y1))
     aspect = plate.shape[1] / plate.shape[0]
     width = math.sqrt(1.1 * (x1 - x0) * (y1 - y0) * aspect)
     height = width / aspect

@@ -103,3 +103,20 @@ def test_russian_region_keeps_its_height_and_has_the_flag():
     assert three >= 0.85 * two
     bottom_right = image[int(image.shape[0] * 0.7) :, -int(image.shape[1] * 0.22) :]
     assert (np.abs(bottom_right.astype(int) - (0, 57, 166)).sum(axis=2) < 30).any()
+
+
+def test_a_plate_put_in_place_hides_the_longer_plate_it_replaces():
+    from imaging.anpr.synth import plate_in_place
+
+    photo = np.full((200, 400, 3), 70, np.uint8)
+    photo[100:122, 100:300] = 255  # a long white plate with dark characters
+    photo[104:118, 105:295:12] = 0
+    us_like = np.full((60, 120, 3), 200, np.uint8)
+    scene, corners = plate_in_place(photo, (100, 100, 300, 122), us_like)
+    x0, x1 = corners[:, 0].min(), corners[:, 0].max()
+    assert 300 - 100 > x1 - x0 + 40  # the new plate is shorter than the old one
+    beside = np.concatenate(
+        [scene[100:122, 100 : int(x0) - 2], scene[100:122, int(x1) + 3 : 300]], 1
+    )
+    assert abs(float(beside.mean()) - 70) < 12  # bumper, not plate, shows beside it
+    assert (scene[:80] == 70).all() and (scene[150:] == 70).all()  # the rest is untouched
