@@ -26,6 +26,7 @@ LEVEL_FROM_DEGREES = 3.0
 WIDEN_ACROSS = 0.16
 WIDEN_DOWN = 0.06
 WIDER_MIN_CONFIDENCE = 0.5
+NMS_IOU = 0.3  # boxes of the detector's passes overlapping more are one plate
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -99,6 +100,7 @@ class AnprAnalyzer(AnalyzerBase):
         from imaging.anpr.detect import detect_plates, to_rgb8
         from imaging.anpr.rectify import estimate_skew, rectify, shear_corners, widen_corners
         from imaging.io import imread
+        from imaging.runtime import nms
 
         timings: dict[str, float] = {}
         with stage(timings, "read"):
@@ -109,6 +111,7 @@ class AnprAnalyzer(AnalyzerBase):
                 rgb,
                 model=self.detector,
                 conf_threshold=self.conf_threshold,
+                merge=False,
                 providers=self.providers,
             )
         countries = context.get("countries", self.countries)
@@ -142,7 +145,7 @@ class AnprAnalyzer(AnalyzerBase):
                 ]
             )
             text_confidence = np.array([t.confidence for t in texts], np.float32)
-            data = dict(dets.data)
+            data = {k: v for k, v in dets.data.items() if k != "pass"}
             data.update(
                 corners=corners,
                 detector_score=dets.confidence.astype(np.float32),
@@ -158,8 +161,9 @@ class AnprAnalyzer(AnalyzerBase):
             # with text get a detector score but a low reading confidence
             score = dets.confidence * np.sqrt(np.clip(text_confidence, 0.0, 1.0))
             dets = Detections(dets.xyxy, confidence=score, class_id=dets.class_id, data=data)
-            order = np.argsort(-score, kind="stable")
-            dets = dets[order[keep[order]]]
+            # a plate found both in the whole image and in a tile: the box that reads best
+            plates = np.flatnonzero(keep)
+            dets = dets[plates[nms(dets.xyxy[plates], score[plates], NMS_IOU)]]
         return Result(
             source=source_name(image, context),
             modality=self.name,

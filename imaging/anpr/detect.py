@@ -9,7 +9,14 @@ import numpy as np
 from imaging._shared.validation import check_image
 from imaging.results import Detections
 
-__all__ = ["DEFAULT_DETECTOR", "detect_plates", "to_rgb8"]
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "TILE_OVERLAP",
+    "TILE_SIDE",
+    "detect_plates",
+    "tile_windows",
+    "to_rgb8",
+]
 
 DEFAULT_DETECTOR = "anpr-detector"
 
@@ -41,6 +48,10 @@ def to_rgb8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+TILE_SIDE = 832  # images larger than this are also searched in tiles of about this side
+TILE_OVERLAP = 0.25  # of a tile's side, shared with its neighbour
+
+
 def detect_plates(
     image: np.ndarray,
     *,
@@ -48,9 +59,16 @@ def detect_plates(
     conf_threshold: float = 0.3,
     iou_threshold: float = 0.3,
     max_plates: int = 32,
+    tiles: bool = True,
+    merge: bool = True,
     providers: str | Sequence[str] = "cpu",
 ) -> Detections:
     """Find number plates in a photograph.
+
+    The detector sees the whole image brought down to its input size; a plate that is small
+    beside a large frame (a wide camera view, a high-resolution photo) shrinks below what it
+    can find, so an image whose longer side exceeds :data:`TILE_SIDE` is also searched in
+    overlapping tiles of about that side, and the boxes of both passes are merged.
 
     Parameters
     ----------
@@ -64,6 +82,13 @@ def detect_plates(
         Overlap above which the weaker of two boxes is dropped.
     max_plates : int
         At most this many plates, best first.
+    tiles : bool
+        Also search large images in tiles (see above); False: the whole image only.
+    merge : bool
+        Suppress overlapping boxes across the passes by score (True), or only within each
+        pass, so that a plate found by both keeps both boxes for the caller to choose by
+        what it reads in them (the analyzer does: ``data["pass"]`` is 0 for the whole
+        image, k for the k-th tile).
     providers : str or sequence of str
         ONNX execution providers (see :func:`imaging.runtime.resolve_providers`).
 
@@ -79,7 +104,7 @@ def detect_plates(
     >>> len(detect_plates(np.zeros((240, 320, 3), np.uint8)))
     0
     """
-    from imaging.runtime import get_session, letterbox, model_spec, nms
+    from imaging.runtime import get_session, model_spec, nms
 
     spec = model_spec(model)
     session = get_session(spec, providers=providers)
@@ -91,32 +116,116 @@ def detect_plates(
     )
     rgb = to_rgb8(image)
     h, w = rgb.shape[:2]
-    boxed, scale, (pad_x, pad_y) = letterbox(rgb, size)
-    tensor = boxed.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
-    outputs = session.run(None, {inputs.name: tensor})
-    boxes = np.asarray(outputs[0], np.float32)[0]
-    corners = np.asarray(outputs[1], np.float32)[0] if len(outputs) > 1 else None
-    score = boxes[4]
-    keep = np.flatnonzero(score >= conf_threshold)
-    if keep.size == 0:
+    found = [_detect_in(rgb, session, inputs.name, size, conf_threshold)]
+    if tiles:
+        for x0, y0, x1, y1 in tile_windows(h, w):
+            xyxy, score, quad = _detect_in(
+                rgb[y0:y1, x0:x1], session, inputs.name, size, conf_threshold
+            )
+            inner = _clear_of_inner_edges(xyxy, (x0, y0, x1, y1), (h, w))
+            found.append((xyxy[inner] + [x0, y0, x0, y0], score[inner], quad[inner] + [x0, y0]))
+    passes = [np.full(len(f[1]), k, np.int16) for k, f in enumerate(found)]
+    if not merge:
+        kept_per_pass = [nms(f[0], f[1], iou_threshold) for f in found]
+        found = [tuple(v[k] for v in f) for f, k in zip(found, kept_per_pass, strict=True)]
+        passes = [p[k] for p, k in zip(passes, kept_per_pass, strict=True)]
+    xyxy = np.concatenate([f[0] for f in found])
+    score = np.concatenate([f[1] for f in found])
+    quad = np.concatenate([f[2] for f in found])
+    origin = np.concatenate(passes)
+    if len(score) == 0:
         return Detections(
             np.zeros((0, 4), np.float32),
-            data={"label": np.array([], dtype=str), "corners": np.zeros((0, 4, 2), np.float32)},
+            data={
+                "label": np.array([], dtype=str),
+                "corners": np.zeros((0, 4, 2), np.float32),
+                "pass": np.zeros(0, np.int16),
+            },
         )
-    cx, cy, bw, bh = boxes[0, keep], boxes[1, keep], boxes[2, keep], boxes[3, keep]
-    xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-    kept = nms(xyxy, score[keep], iou_threshold)[:max_plates]
-    xyxy = (xyxy[kept] - [pad_x, pad_y, pad_x, pad_y]) / scale
+    kept = nms(xyxy, score, iou_threshold if merge else 1.0)[:max_plates]
+    xyxy = xyxy[kept]
     xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
     xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
-    if corners is not None:
-        quad = corners[:, keep[kept]].T.reshape(-1, 4, 2)
+    return Detections(
+        xyxy.astype(np.float32),
+        confidence=np.clip(score[kept], 0, 1).astype(np.float32),
+        data={
+            "label": np.full(len(kept), "plate"),
+            "corners": quad[kept].astype(np.float32),
+            "pass": origin[kept],
+        },
+    )
+
+
+def tile_windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """The overlapping tiles ``(x0, y0, x1, y1)`` a large image is also searched in: none
+    when both sides are at most :data:`TILE_SIDE`, else a grid of tiles of about that side
+    sharing :data:`TILE_OVERLAP` of it with their neighbours.
+
+    Examples
+    --------
+    >>> tile_windows(480, 640)
+    []
+    >>> tile_windows(1080, 1920)[:2]
+    [(0, 0, 832, 832), (544, 0, 1376, 832)]
+    """
+    if max(height, width) <= TILE_SIDE:
+        return []
+    side = TILE_SIDE
+    step = int(side * (1 - TILE_OVERLAP))
+
+    def starts(extent: int) -> list[int]:
+        if extent <= side:
+            return [0]
+        count = int(np.ceil((extent - side) / step)) + 1
+        return [round(i * (extent - side) / (count - 1)) for i in range(count)]
+
+    return [
+        (x, y, min(x + side, width), min(y + side, height))
+        for y in starts(height)
+        for x in starts(width)
+    ]
+
+
+def _clear_of_inner_edges(
+    xyxy: np.ndarray, window: tuple[int, int, int, int], shape: tuple[int, int]
+) -> np.ndarray:
+    """Boxes of a tile that do not touch one of its edges inside the image (a plate cut by
+    the tile is found whole by the neighbouring tile or the whole-image pass)."""
+    x0, y0, x1, y1 = window
+    h, w = shape
+    margin = 2.0
+    ok = np.ones(len(xyxy), bool)
+    if x0 > 0:
+        ok &= xyxy[:, 0] > margin
+    if y0 > 0:
+        ok &= xyxy[:, 1] > margin
+    if x1 < w:
+        ok &= xyxy[:, 2] < (x1 - x0) - margin
+    if y1 < h:
+        ok &= xyxy[:, 3] < (y1 - y0) - margin
+    return ok
+
+
+def _detect_in(
+    rgb: np.ndarray, session, input_name: str, size: tuple[int, int], conf_threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (N, 4), scores (N,) and corners (N, 4, 2) above ``conf_threshold`` in ``rgb``'s
+    pixels, before non-maximum suppression."""
+    from imaging.runtime import letterbox
+
+    boxed, scale, (pad_x, pad_y) = letterbox(rgb, size)
+    tensor = boxed.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
+    outputs = session.run(None, {input_name: tensor})
+    boxes = np.asarray(outputs[0], np.float32)[0]
+    keep = np.flatnonzero(boxes[4] >= conf_threshold)
+    cx, cy, bw, bh = boxes[0, keep], boxes[1, keep], boxes[2, keep], boxes[3, keep]
+    xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+    xyxy = (xyxy - [pad_x, pad_y, pad_x, pad_y]) / scale
+    if len(outputs) > 1:
+        quad = np.asarray(outputs[1], np.float32)[0][:, keep].T.reshape(-1, 4, 2)
         quad = (quad - [pad_x, pad_y]) / scale
     else:
         x0, y0, x1, y1 = xyxy.T
         quad = np.stack([np.c_[x0, y0], np.c_[x1, y0], np.c_[x1, y1], np.c_[x0, y1]], axis=1)
-    return Detections(
-        xyxy.astype(np.float32),
-        confidence=np.clip(score[keep[kept]], 0, 1),
-        data={"label": np.full(len(kept), "plate"), "corners": quad.astype(np.float32)},
-    )
+    return xyxy.reshape(-1, 4), boxes[4, keep], quad.reshape(-1, 4, 2)
