@@ -415,6 +415,7 @@ def train(
     init: Path | None = None,
     init_onnx: Path | None = None,
     lr: float = 1e-3,
+    average_from: float | None = None,
 ) -> PlateOCR:
     global US_TEXTS
     torch.manual_seed(SEED)
@@ -478,6 +479,8 @@ def train(
         freeze_batch_norms(net)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     step = 0
+    averaged: dict[str, torch.Tensor] | None = None  # weights averaged over the run's end
+    averages = 0
     while time.monotonic() < deadline:
         views, texts = queue_.get(timeout=120)
         x = torch.from_numpy(np.stack(views)[:, None].astype(np.float32))
@@ -495,10 +498,22 @@ def train(
         nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         opt.step()
         step += 1
+        if average_from is not None and progress >= average_from and step % 10 == 0:
+            state = {k: v.detach().clone().float() for k, v in net.state_dict().items()}
+            if averaged is None:
+                averaged = state
+            else:
+                for key, value in state.items():
+                    averaged[key] += (value - averaged[key]) / (averages + 1)
+            averages += 1
         if step % 50 == 0:
             print(
                 f"step {step} {time.monotonic() - start:6.0f}s loss {loss.item():.3f}", flush=True
             )
+    if averaged is not None:
+        current = net.state_dict()
+        net.load_state_dict({k: v.to(current[k].dtype) for k, v in averaged.items()})
+        print(f"weights averaged over the last {averages} snapshots (every 10 steps)")
     return net
 
 
@@ -667,6 +682,12 @@ def main() -> None:
     )
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument(
+        "--average-from",
+        type=float,
+        help="ship the average of the weights from this fraction of the run on (every 10"
+        " steps; meant for fine-tuning from --init-onnx, whose batch norms stay frozen)",
+    )
+    parser.add_argument(
         "--detector",
         default="anpr-detector",
         help="plate detector whose corners cut the run-time-like training crops",
@@ -693,6 +714,7 @@ def main() -> None:
             init=args.init,
             init_onnx=args.init_onnx,
             lr=args.lr,
+            average_from=args.average_from,
         )
         if args.checkpoint:
             torch.save(net.state_dict(), args.checkpoint)
