@@ -11,6 +11,7 @@ from imaging.results import Detections
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "MAX_TILES",
     "TILE_OVERLAP",
     "TILE_SIDE",
     "detect_plates",
@@ -50,6 +51,7 @@ def to_rgb8(image: np.ndarray) -> np.ndarray:
 
 TILE_SIDE = 832  # images larger than this are also searched in tiles of about this side
 TILE_OVERLAP = 0.25  # of a tile's side, shared with its neighbour
+MAX_TILES = 4  # along a side
 
 
 def detect_plates(
@@ -160,7 +162,8 @@ def detect_plates(
 def tile_windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
     """The overlapping tiles ``(x0, y0, x1, y1)`` a large image is also searched in: none
     when both sides are at most :data:`TILE_SIDE`, else a grid of tiles of about that side
-    sharing :data:`TILE_OVERLAP` of it with their neighbours.
+    sharing :data:`TILE_OVERLAP` of it with their neighbours; at most :data:`MAX_TILES`
+    along a side (a huge image gets larger tiles, so that its search time stays bounded).
 
     Examples
     --------
@@ -168,23 +171,22 @@ def tile_windows(height: int, width: int) -> list[tuple[int, int, int, int]]:
     []
     >>> tile_windows(1080, 1920)[:2]
     [(0, 0, 832, 832), (544, 0, 1376, 832)]
+    >>> len(tile_windows(6000, 8000))
+    16
     """
     if max(height, width) <= TILE_SIDE:
         return []
-    side = TILE_SIDE
-    step = int(side * (1 - TILE_OVERLAP))
 
-    def starts(extent: int) -> list[int]:
-        if extent <= side:
-            return [0]
-        count = int(np.ceil((extent - side) / step)) + 1
-        return [round(i * (extent - side) / (count - 1)) for i in range(count)]
+    def spans(extent: int) -> list[tuple[int, int]]:
+        if extent <= TILE_SIDE:
+            return [(0, extent)]
+        step = TILE_SIDE * (1 - TILE_OVERLAP)
+        count = min(int(np.ceil((extent - TILE_SIDE) / step)) + 1, MAX_TILES)
+        side = max(TILE_SIDE, int(np.ceil(extent / (1 + (count - 1) * (1 - TILE_OVERLAP)))))
+        starts = [round(i * (extent - side) / (count - 1)) for i in range(count)]
+        return [(start, min(start + side, extent)) for start in starts]
 
-    return [
-        (x, y, min(x + side, width), min(y + side, height))
-        for y in starts(height)
-        for x in starts(width)
-    ]
+    return [(x0, y0, x1, y1) for y0, y1 in spans(height) for x0, x1 in spans(width)]
 
 
 def _clear_of_inner_edges(

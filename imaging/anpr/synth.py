@@ -522,8 +522,8 @@ def erase_box(photo: np.ndarray, box: tuple[float, float, float, float]) -> np.n
     --------
     >>> photo = np.full((60, 80, 3), 90, np.uint8)
     >>> photo[25:35, 20:60] = 255
-    >>> int(erase_box(photo, (20, 25, 60, 35))[30, 40, 0])
-    90
+    >>> abs(int(erase_box(photo, (20, 25, 60, 35))[30, 40, 0]) - 90) <= 2  # bumper grey
+    True
     """
     import cv2
 

@@ -153,15 +153,17 @@ def test_small_plates_in_large_frames_are_found_in_tiles(shared_data):
 
 
 def test_tiles_cover_a_large_image_with_overlap():
-    from imaging.anpr.detect import TILE_OVERLAP, TILE_SIDE, tile_windows
+    from imaging.anpr.detect import MAX_TILES, TILE_OVERLAP, TILE_SIDE, tile_windows
 
     assert tile_windows(TILE_SIDE, TILE_SIDE) == []
-    for height, width in [(1080, 1920), (3000, 4000), (900, 300), (833, 833)]:
+    for height, width in [(1080, 1920), (1632, 918), (900, 300), (833, 833), (9000, 12000)]:
         windows = tile_windows(height, width)
+        assert len(windows) <= MAX_TILES**2
+        huge = max(height, width) > 4 * TILE_SIDE
         covered = np.zeros((height, width), bool)
         for x0, y0, x1, y1 in windows:
             assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
-            assert x1 - x0 <= TILE_SIDE and y1 - y0 <= TILE_SIDE
+            assert huge or (x1 - x0 <= TILE_SIDE and y1 - y0 <= TILE_SIDE)
             covered[y0:y1, x0:x1] = True
         assert covered.all()
         xs = sorted({(x0, x1) for x0, _, x1, _ in windows})
