@@ -135,16 +135,8 @@ def detect_plates(
     score = np.concatenate([f[1] for f in found])
     quad = np.concatenate([f[2] for f in found])
     origin = np.concatenate(passes)
-    if len(score) == 0:
-        return Detections(
-            np.zeros((0, 4), np.float32),
-            data={
-                "label": np.array([], dtype=str),
-                "corners": np.zeros((0, 4, 2), np.float32),
-                "pass": np.zeros(0, np.int16),
-            },
-        )
-    kept = nms(xyxy, score, iou_threshold if merge else 1.0)[:max_plates]
+    best_first = nms(xyxy, score, iou_threshold) if merge else np.argsort(-score, kind="stable")
+    kept = best_first[:max_plates]
     xyxy = xyxy[kept]
     xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
     xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
