@@ -78,6 +78,8 @@ class PlateFormat:
     pattern: str
     example: str
     prior: float = 1.0  # relative frequency of the format where the reader runs
+    # the letter O and the digit 0 are one glyph on these plates, reported as 0
+    o_is_zero: bool = False
 
     @property
     def regex(self) -> re.Pattern:
@@ -85,13 +87,23 @@ class PlateFormat:
 
     @property
     def loose(self) -> bool:
-        """Whether some position takes any character (a catch-all such as the US format)."""
-        return "[0-9A-Z]" in self.pattern
+        """Whether some position takes letters and digits alike (a catch-all such as the US
+        format): its text cannot tell O from 0 or I from 1 there by position."""
+        return _takes_letters_and_digits(self.pattern)
 
 
 @cache
 def _compile(pattern: str) -> re.Pattern:
     return re.compile(pattern)
+
+
+@cache
+def _takes_letters_and_digits(pattern: str) -> bool:
+    return any(
+        set(slot) & set(DIGITS) and set(slot) - set(DIGITS)
+        for slots in _slot_sequences(pattern)
+        for slot in slots
+    )
 
 
 _D, _L, _C, _B = r"\d", "[A-Z]", f"[{CYRILLIC_LOOKALIKES}]", f"[{BY_LETTERS}]"
@@ -115,8 +127,10 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("SK", "since 1997", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "BA123AB"),
     PlateFormat("CZ", "since 2001", rf"^{_D}{_L}[0-9A-Z]{_D}{{4}}$", "1AB2345"),
     PlateFormat("ES", "since 2000", rf"^{_D}{{4}}[BCDFGHJKLMNPRSTVWXYZ]{{3}}$", "1234BCD"),
-    PlateFormat("PL", "standard", rf"^{_L}{{2,3}}[0-9A-Z]{{4,5}}$", "WA12345"),
-    PlateFormat("NL", "sidecode", r"^[0-9A-Z]{6}$", "12ABC3"),
+    # the series after the area code leaves out B, D, I, O and Z (read as 8, 0, 1, 0, 2)
+    PlateFormat("PL", "standard", rf"^{_L}{{2,3}}[0-9ACEFGHJKLMNPRSTUVWXY]{{4,5}}$", "WA12345"),
+    # no vowels (O only opens semi-trailer plates) and no C or Q, which look like 0
+    PlateFormat("NL", "sidecode", r"^[0-9BDFGHJKLMNPRSTVWXYZ]{6}$", "12BDF3"),
     PlateFormat("LT", "standard", rf"^{_L}{{3}}{_D}{{3}}$", "ABC123"),
     PlateFormat("LV", "standard", rf"^{_L}{{2}}{_D}{{1,4}}$", "AB1234"),
     PlateFormat("EE", "standard", rf"^{_D}{{3}}{_L}{{3}}$", "123ABC"),
@@ -124,7 +138,10 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("SI", "standard", rf"^{_L}{{2}}[0-9A-Z]{{5}}$", "LJ12ABC"),
     PlateFormat("BR", "1990-2018", rf"^{_L}{{3}}{_D}{{4}}$", "ABC1234"),
     PlateFormat("BR", "Mercosur since 2018", rf"^{_L}{{3}}{_D}{_L}{_D}{{2}}$", "ABC1D23"),
-    PlateFormat("US", "generic", r"^[0-9A-Z]{5,8}$", "ABC1234"),
+    # Most states print O and 0 alike, and the US annotations write 0 for the round glyph
+    # (openalpr's 751 crops and 40 photos: 336 times 0, 16 times O), so the catch-all reports
+    # it as 0 with the probabilities of both.
+    PlateFormat("US", "generic", r"^[0-9A-Z]{5,8}$", "ABC1234", o_is_zero=True),
 )
 
 
@@ -361,6 +378,9 @@ def _length_table(k: int, countries: tuple[str, ...] | None) -> tuple[np.ndarray
             mask = np.zeros((k, len(ALPHABET)), bool)
             for position, allowed in enumerate(slots):
                 mask[position, [index[c] for c in allowed]] = True
+            if fmt.o_is_zero:
+                mask[mask[:, index["O"]], index["0"]] = True
+                mask[:, index["O"]] = False
             masks.append(mask)
             owners.append(fmt)
     if not masks:
@@ -496,6 +516,11 @@ def constrained_decode(
     candidates: dict[str, tuple[str, str, float, float]] = {}
     if len(owners):
         masked = np.where(masks, logp[None], -np.inf)  # (S, k, C)
+        pooled = np.flatnonzero([fmt.o_is_zero for fmt in owners])
+        if len(pooled):
+            zero, oh = ALPHABET.index("0"), ALPHABET.index("O")
+            both = np.log(np.clip(probs[:, zero] + probs[:, oh], 1e-9, 1.0))
+            masked[pooled, :, zero] = np.where(masks[pooled, :, zero], both, -np.inf)
         best = masked.argmax(axis=2)  # (S, k)
         total = np.take_along_axis(masked, best[..., None], axis=2)[..., 0].sum(axis=1)
         top = masked.max(axis=2)  # (S, k)

@@ -57,6 +57,8 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     for _ in range(100):
         slots = sequences[int(rng.integers(len(sequences)))]
         text = "".join(str(rng.choice(list(allowed))) for allowed in slots)
+        if fmt.o_is_zero:
+            text = text.replace("O", "0")
         if fmt.regex.match(text):
             return text
     raise ValueError(f"could not draw a text for {fmt.pattern}")  # pragma: no cover

@@ -125,7 +125,7 @@ POSITIVE = {
     ("CZ", "since 2001"): ["1A2 3456", "5AB 1234"],
     ("ES", "since 2000"): ["1234BCD", "0000 ZZZ"],
     ("PL", "standard"): ["WA12345", "KR 1234A"],
-    ("NL", "sidecode"): ["12ABC3", "XX999X"],
+    ("NL", "sidecode"): ["12BDF3", "XX999X", "GBB01B"],
     ("LT", "standard"): ["ABC123"],
     ("LV", "standard"): ["AB1234", "KL1"],
     ("EE", "standard"): ["123ABC"],
@@ -154,8 +154,8 @@ NEGATIVE = {
     ("SK", "since 1997"): ["BA12AB", "B123ABC"],
     ("CZ", "since 2001"): ["AB23456", "1A234567", "1AB234C"],
     ("ES", "since 2000"): ["1234ABC", "1234BCE", "123BCD"],
-    ("PL", "standard"): ["W12345", "1A12345"],
-    ("NL", "sidecode"): ["12ABC", "12ABC34"],
+    ("PL", "standard"): ["W12345", "1A12345", "WA1234B"],
+    ("NL", "sidecode"): ["12BDF", "12BDF34", "12ABC3"],
     ("LT", "standard"): ["AB1234", "ABC12"],
     ("LV", "standard"): ["A1234", "AB12345"],
     ("EE", "standard"): ["12ABC", "123AB1"],
@@ -280,3 +280,43 @@ def test_kazakh_regions_and_plate_region():
     assert plate_region("A123BC77", "RU") == "77"
     assert plate_region("1234AB7", "BY") == "7"
     assert plate_region("AB12CDE", "UK") == ""
+
+
+def test_us_catch_all_reports_the_round_glyph_as_zero():
+    probs = one_hot("ABC1O34")
+    probs[4, ALPHABET.index("0")] = 0.05  # the O ahead, the 0 far behind
+    result = constrained_decode(probs, countries=["US"])
+    assert (result.text, result.country) == ("ABC1034", "US")
+    assert "O" not in "".join(text for text, _, _ in result.alternatives)
+    as_zero = probs.copy()
+    as_zero[4, [ALPHABET.index("0"), ALPHABET.index("O")]] = [0.9, 0.05]
+    assert constrained_decode(as_zero, countries=["US"]).confidence == pytest.approx(
+        result.confidence
+    )
+    italian = constrained_decode(one_hot("WE555OZ"))  # a letter slot of FR or IT keeps its O
+    assert italian.text == "WE555OZ" and italian.country != "US"
+
+
+def test_an_o_in_a_letter_slot_stays_a_letter_outside_the_us():
+    result = constrained_decode(one_hot("O123AB77"), countries=["RU"])
+    assert result.text == "O123AB77"
+
+
+@pytest.mark.parametrize(
+    "letter,digit", [("B", "8"), ("D", "0"), ("I", "1"), ("O", "0"), ("Z", "2")]
+)
+def test_polish_series_leaves_out_letters_read_as_digits(letter, digit):
+    probs = one_hot(f"WA1234{letter}")
+    probs[6, ALPHABET.index(digit)] = 0.4
+    result = constrained_decode(probs, countries=["PL"])
+    assert (result.text, result.country) == (f"WA1234{digit}", "PL")
+
+
+def test_loose_formats_are_those_with_a_slot_for_letters_and_digits():
+    assert [f.country for f in FORMATS if f.loose] == ["CZ", "PL", "NL", "SI", "US"]
+
+
+def test_synthetic_us_texts_follow_the_zero_convention():
+    us = next(f for f in FORMATS if f.o_is_zero)
+    rng = np.random.default_rng(5)
+    assert not any("O" in random_text(us, rng) for _ in range(300))
