@@ -22,7 +22,8 @@ LEVEL_FROM_DEGREES = 3.0
 # catch-all US-like text or with a shorter region): every crop is cut again this much wider
 # and higher and read again. The wider reading replaces the first when it fits a specific
 # format with a confidence of at least WIDER_MIN_CONFIDENCE and is a longer reading of the
-# same characters, or (the first fitting only a catch-all format) holds it or is surer.
+# same characters, or (the first fitting only a catch-all format) holds it or is surer, or is
+# a surer, shorter reading the first holds (an edge or sticker read as a character).
 WIDEN_ACROSS = 0.16
 WIDEN_DOWN = 0.06
 WIDER_MIN_CONFIDENCE = 0.5
@@ -204,6 +205,10 @@ def _completes(wider: PlateText, first: PlateText) -> bool:
     """Whether the reading of the widened crop is to replace the first reading."""
     if wider.confidence < WIDER_MIN_CONFIDENCE:
         return False
+    if len(wider.text) < len(first.text) and wider.text in first.text:
+        # a plate's edge, a sticker or small side letters read as a character in the tight
+        # box, left out when the plate is seen whole
+        return wider.confidence >= first.confidence and _plate_like(wider.text)
     longer = len(wider.text) > len(first.text) and first.text in wider.text
     if not _fits_specific(wider.text):
         return bool(match_plate(wider.text)) and not _fits_specific(first.text) and longer

@@ -346,3 +346,25 @@ def test_plates_of_every_format_on_real_cars(analyzer, shared_data):
 
 
 PLATES_ON_REAL_CARS_FLOOR = 0.82
+
+
+@pytest.mark.parametrize(
+    "wider,first,replaces",
+    [
+        (("087LAN", 0.97), ("O087LAN", 0.18), True),  # the plate's rounded edge read as O
+        (("087LAN", 0.15), ("O087LAN", 0.18), False),  # not surer
+        (("087LAN", 0.45), ("O087LAN", 0.18), False),  # under WIDER_MIN_CONFIDENCE
+        (("87", 0.99), ("O087LAN", 0.18), False),  # too short for a plate
+        (("A123BC777", 0.9), ("A123BC77", 0.8), True),  # a Russian region cut short
+        (("A123BC77", 0.9), ("123BC77", 0.95), True),  # a catch-all reading completed
+        (("XA123BC77", 0.9), ("A123BC77", 0.95), False),  # a catch-all longer than a plate
+    ],
+)
+def test_wider_reading_replaces_the_first_when_it_completes_or_trims_it(wider, first, replaces):
+    from imaging.anpr.analyzer import _completes
+    from imaging.anpr.read import PlateText
+
+    def reading(text, confidence):
+        return PlateText(text, "", "", confidence, False, ())
+
+    assert _completes(reading(*wider), reading(*first)) is replaces
