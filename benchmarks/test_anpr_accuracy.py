@@ -116,6 +116,59 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     assert figures["plates"] == len(FORMATS) * len(held)
 
 
+def test_real_us_plates_in_place_of_the_held_back_photos_plates(benchmark):
+    """Real plates on real cars, at a larger count than the 28 photos: the 150 held-out US
+    crops of openalpr's seg_and_ocr set (every 5th, never trained on) each put over the
+    annotated plate of a held-back photo (in turn), the photo then JPEG-compressed (quality
+    85). Counted end to end (the analyzer's most confident plate), at the pasted corners
+    (``rectify`` and ``read_plates`` alone) and as found (a box with IoU 0.5 or more)."""
+    import cv2
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "models" / "anpr"))
+    from train_detector import load_photos, split
+    from train_ocr import us_crops
+
+    from imaging.anpr.read import read_plates
+    from imaging.anpr.rectify import rectify
+    from imaging.anpr.synth import jpeg_round_trip, plate_in_place
+    from imaging.compare.metrics import box_iou
+
+    _, held = split(load_photos())
+    photos = [(cv2.cvtColor(cv2.imread(str(i["path"])), cv2.COLOR_BGR2RGB), i) for i in held]
+    _, us_held = us_crops()
+    analyzer = _analyzer()
+
+    def measure():
+        counts, misses = np.zeros(3), []
+        for k, (path, text) in enumerate(us_held):
+            crop = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+            rgb, item = photos[k % len(photos)]
+            (x0, y0), (x1, y1) = item["corners"][0], item["corners"][2]
+            scene, quad = plate_in_place(rgb, (x0, y0, x1, y1), crop)
+            scene = jpeg_round_trip(scene, 85)
+            found = analyzer.analyze(scene).detections
+            texts = [str(t) for t in found.data.get("text", [])]
+            at_box = read_plates([rectify(scene, quad)], model=analyzer.ocr)[0].text
+            truth_box = np.float32([[*quad.min(axis=0), *quad.max(axis=0)]])
+            overlap = box_iou(truth_box, found.xyxy)[0] if len(found) else np.zeros(1)
+            hits = (bool(texts) and texts[0] == text, at_box == text, overlap.max() >= 0.5)
+            counts += hits
+            if not hits[0]:
+                misses.append((path.name, text, texts[0] if texts else ""))
+        n = len(us_held)
+        names = ("end_to_end", "at_box", "found")
+        figures = dict(zip(names, (counts / n).round(3).tolist(), strict=True))
+        return {"crops": n, **figures, "misses": misses}
+
+    figures = benchmark.pedantic(measure, rounds=1, iterations=1)
+    benchmark.extra_info.update({k: v for k, v in figures.items() if k != "misses"})
+    for name, truth, got in figures["misses"]:
+        print(f"{name:16s} {truth:10s} {got:10s}")
+    print({k: v for k, v in figures.items() if k != "misses"})
+    assert figures["crops"] == len(us_held)
+
+
 def test_end_to_end_on_ukrainian_car_photos(benchmark):
     """nomeroff-net's benchmark photographs of cars with Ukrainian plates (the Cyrillic
     look-alike letters of Customs Union plates), which no model here was trained on: 11 with

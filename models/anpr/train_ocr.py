@@ -211,6 +211,7 @@ BR_SHARE = 0.1  # share of synthetic plates in the Brazilian layouts (--br-share
 PHOTO_LIKE_SHARE = 0.0  # share of the US crops brought down to photo resolution (--photo-like)
 RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
 SCENE_SHARE = 0.0  # share of synthetic plates put in photographs' scenes (--scene-share)
+US_SCENE_SHARE = 0.0  # share of the real US crops put in those scenes (--us-scene-share)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
@@ -281,8 +282,11 @@ def synthetic_sample(rng: np.random.Generator, strength: float = 1.0) -> tuple[n
     return training_view(augment(plate.image, rng, strength=strength), plate)
 
 
-def scene_sample(rng: np.random.Generator, photos: list) -> tuple[np.ndarray, str]:
-    """A synthetic plate put in place of the real plate of a training photograph, at the
+def scene_sample(
+    rng: np.random.Generator, photos: list, plate: SyntheticPlate | None = None
+) -> tuple[np.ndarray, str]:
+    """A synthetic plate (or ``plate``: a real crop) put in place of the real plate of a
+    training photograph, at the
     resolution plates have in photographs (45 to 260 pixels wide), slightly turned and
     foreshortened, lit like the scene, blurred, noised and JPEG-compressed with it, and cut
     from it the way the analyzer cuts a detected plate: ``rectify`` of an upright box around
@@ -290,7 +294,7 @@ def scene_sample(rng: np.random.Generator, photos: list) -> tuple[np.ndarray, st
     from imaging.anpr.rectify import rectify
 
     image, (x0, y0, x1, y1), _ = photos[int(rng.integers(len(photos)))]
-    plate = synthetic_plate(rng)
+    plate = synthetic_plate(rng) if plate is None else plate
     ph, pw = plate.image.shape[:2]
     width = float(np.exp(rng.uniform(np.log(45), np.log(260))))
     height = width * ph / pw
@@ -444,6 +448,12 @@ def train(
                         view, text = synthetic_sample(rng, 0.5 if early else 1.0)
                     elif r < 0.78:
                         image, text = us_images[int(rng.integers(len(us_images)))]
+                        if rng.random() < US_SCENE_SHARE:
+                            real = SyntheticPlate(image, text, "US", False)
+                            view, text = scene_sample(rng, photos, real)
+                            views.append(view)
+                            texts.append(text)
+                            continue
                         if rng.random() < 0.5:
                             image = augment(image, rng, strength=0.4)
                         if rng.random() < PHOTO_LIKE_SHARE:
@@ -672,6 +682,13 @@ def main() -> None:
         help="share of the real US crops brought down to the plates' resolution in photographs",
     )
     parser.add_argument(
+        "--us-scene-share",
+        type=float,
+        default=0.0,
+        help="share of the real US crops put in place of a training photograph's plate and cut"
+        " from the scene as --scene-share does",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
@@ -696,11 +713,12 @@ def main() -> None:
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE
+    global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE, US_SCENE_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     RU_SHARE = args.ru_share
     PHOTO_LIKE_SHARE = args.photo_like
     SCENE_SHARE = args.scene_share
+    US_SCENE_SHARE = args.us_scene_share
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
