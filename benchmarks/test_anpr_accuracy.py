@@ -29,6 +29,17 @@ def _analyzer():
     )
 
 
+def _run_and_report(benchmark, measure, listed: str, line) -> dict:
+    """Measure once; the figures but ``listed`` go to ``extra_info``; print its rows, then them."""
+    figures = benchmark.pedantic(measure, rounds=1, iterations=1)
+    summary = {k: v for k, v in figures.items() if k != listed}
+    benchmark.extra_info.update(summary)
+    for row in figures[listed]:
+        print(line(*row))
+    print(summary)
+    return figures
+
+
 def test_end_to_end_on_held_back_photos(benchmark):
     sys.path.insert(0, str(ROOT / "models" / "anpr"))
     from train_detector import load_photos, split
@@ -50,11 +61,12 @@ def test_end_to_end_on_held_back_photos(benchmark):
         folded = sum(t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows) / len(rows)
         return {"photos": len(rows), "exact": strict, "exact_o0_folded": folded, "rows": rows}
 
-    figures = benchmark.pedantic(measure, rounds=1, iterations=1)
-    benchmark.extra_info.update({k: v for k, v in figures.items() if k != "rows"})
-    for name, truth, got in figures["rows"]:
-        print(f"{name:28s} {truth:10s} {got:10s} {'ok' if truth == got else ''}")
-    print({k: v for k, v in figures.items() if k != "rows"})
+    figures = _run_and_report(
+        benchmark,
+        measure,
+        "rows",
+        lambda n, t, g: f"{n:28s} {t:10s} {g:10s} {'ok' if t == g else ''}",
+    )
     assert figures["photos"] == len(held)
 
 
@@ -161,11 +173,9 @@ def test_real_us_plates_in_place_of_the_held_back_photos_plates(benchmark):
         figures = dict(zip(names, (counts / n).round(3).tolist(), strict=True))
         return {"crops": n, **figures, "misses": misses}
 
-    figures = benchmark.pedantic(measure, rounds=1, iterations=1)
-    benchmark.extra_info.update({k: v for k, v in figures.items() if k != "misses"})
-    for name, truth, got in figures["misses"]:
-        print(f"{name:16s} {truth:10s} {got:10s}")
-    print({k: v for k, v in figures.items() if k != "misses"})
+    figures = _run_and_report(
+        benchmark, measure, "misses", lambda n, t, g: f"{n:16s} {t:10s} {g:10s}"
+    )
     assert figures["crops"] == len(us_held)
 
 

@@ -61,7 +61,8 @@ INPUT_SIZE = (
 
 def us_crops() -> tuple[list, list]:
     folder = DATA / "openalpr-benchmarks" / "seg_and_ocr"
-    rows = list(csv.reader((folder / "groundtruth.csv").open()))
+    with (folder / "groundtruth.csv").open(encoding="utf-8", newline="") as table:
+        rows = list(csv.reader(table))
     rows = sorted(r for r in rows if len(r) >= 3 and (folder / "usimages" / r[0]).exists())
     train, held = [], []
     for k, (name, _state, text) in enumerate(rows):
