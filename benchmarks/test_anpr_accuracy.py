@@ -40,6 +40,17 @@ def _run_and_report(benchmark, measure, listed: str, line) -> dict:
     return figures
 
 
+def _held_back_scenes() -> list:
+    """(RGB image, annotation) of each held-back development photo."""
+    import cv2
+
+    sys.path.insert(0, str(ROOT / "models" / "anpr"))
+    from train_detector import load_photos, split
+
+    _, held = split(load_photos())
+    return [(cv2.cvtColor(cv2.imread(str(i["path"])), cv2.COLOR_BGR2RGB), i) for i in held]
+
+
 def test_end_to_end_on_held_back_photos(benchmark):
     sys.path.insert(0, str(ROOT / "models" / "anpr"))
     from train_detector import load_photos, split
@@ -80,11 +91,9 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     cutting ones. 27 formats x 28 photos."""
     import collections
 
-    import cv2
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "models" / "anpr"))
-    from train_detector import load_photos, split
     from train_ocr import FONTS
 
     from imaging.anpr.formats import FORMATS
@@ -92,8 +101,7 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     from imaging.anpr.rectify import rectify
     from imaging.anpr.synth import jpeg_round_trip, plate_in_place, render_plate
 
-    _, held = split(load_photos())
-    photos = [(cv2.cvtColor(cv2.imread(str(i["path"])), cv2.COLOR_BGR2RGB), i) for i in held]
+    photos = _held_back_scenes()
     analyzer = _analyzer()
 
     def measure():
@@ -125,7 +133,7 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     figures = benchmark.pedantic(measure, rounds=1, iterations=1)
     benchmark.extra_info.update(figures)
     print(figures)
-    assert figures["plates"] == len(FORMATS) * len(held)
+    assert figures["plates"] == len(FORMATS) * len(photos)
 
 
 def test_real_us_plates_in_place_of_the_held_back_photos_plates(benchmark):
@@ -138,7 +146,6 @@ def test_real_us_plates_in_place_of_the_held_back_photos_plates(benchmark):
     import numpy as np
 
     sys.path.insert(0, str(ROOT / "models" / "anpr"))
-    from train_detector import load_photos, split
     from train_ocr import us_crops
 
     from imaging.anpr.read import read_plates
@@ -146,8 +153,7 @@ def test_real_us_plates_in_place_of_the_held_back_photos_plates(benchmark):
     from imaging.anpr.synth import jpeg_round_trip, plate_in_place
     from imaging.compare.metrics import box_iou
 
-    _, held = split(load_photos())
-    photos = [(cv2.cvtColor(cv2.imread(str(i["path"])), cv2.COLOR_BGR2RGB), i) for i in held]
+    photos = _held_back_scenes()
     _, us_held = us_crops()
     analyzer = _analyzer()
 

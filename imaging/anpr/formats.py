@@ -365,8 +365,11 @@ SPECIFICITY_WEIGHT = 0.5
 
 
 @cache
-def _length_table(k: int, countries: tuple[str, ...] | None) -> tuple[np.ndarray, tuple]:
-    """Masks (S, k, C) of the characters allowed by every slot sequence of length ``k``."""
+def _length_table(
+    k: int, countries: tuple[str, ...] | None
+) -> tuple[np.ndarray, tuple, np.ndarray]:
+    """Masks (S, k, C) of the characters allowed by every slot sequence of length ``k``, the
+    format of each, and the indices of the sequences whose 0 stands for O as well."""
     index = {c: i for i, c in enumerate(ALPHABET)}
     masks, owners = [], []
     for fmt in FORMATS:
@@ -384,8 +387,9 @@ def _length_table(k: int, countries: tuple[str, ...] | None) -> tuple[np.ndarray
             masks.append(mask)
             owners.append(fmt)
     if not masks:
-        return np.zeros((0, k, len(ALPHABET)), bool), ()
-    return np.stack(masks), tuple(owners)
+        return np.zeros((0, k, len(ALPHABET)), bool), (), np.zeros(0, int)
+    pooled = np.flatnonzero([fmt.o_is_zero for fmt in owners])
+    return np.stack(masks), tuple(owners), pooled
 
 
 def ctc_slots(ctc_probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -512,11 +516,10 @@ def constrained_decode(
         return PlateReading("", "", "", 0.0, ())
     logp = np.log(np.clip(probs, 1e-9, 1.0))
     key = _check_countries(countries)
-    masks, owners = _length_table(k, key)
+    masks, owners, pooled = _length_table(k, key)
     candidates: dict[str, tuple[str, str, float, float]] = {}
     if len(owners):
         masked = np.where(masks, logp[None], -np.inf)  # (S, k, C)
-        pooled = np.flatnonzero([fmt.o_is_zero for fmt in owners])
         if len(pooled):
             zero, oh = ALPHABET.index("0"), ALPHABET.index("O")
             both = np.log(np.clip(probs[:, zero] + probs[:, oh], 1e-9, 1.0))

@@ -449,17 +449,16 @@ def train(
                         view, text = synthetic_sample(rng, 0.5 if early else 1.0)
                     elif r < 0.78:
                         image, text = us_images[int(rng.integers(len(us_images)))]
-                        if rng.random() < US_SCENE_SHARE:
+                        # drawn only when asked for, so the default runs keep their samples
+                        if US_SCENE_SHARE and rng.random() < US_SCENE_SHARE:
                             real = SyntheticPlate(image, text, "US", False)
                             view, text = scene_sample(rng, photos, real)
-                            views.append(view)
-                            texts.append(text)
-                            continue
-                        if rng.random() < 0.5:
-                            image = augment(image, rng, strength=0.4)
-                        if rng.random() < PHOTO_LIKE_SHARE:
-                            image = photo_like(image, rng)
-                        view = plate_views(image, size=INPUT_SIZE)[0]
+                        else:
+                            if rng.random() < 0.5:
+                                image = augment(image, rng, strength=0.4)
+                            if rng.random() < PHOTO_LIKE_SHARE:
+                                image = photo_like(image, rng)
+                            view = plate_views(image, size=INPUT_SIZE)[0]
                     else:
                         k = int(rng.integers(len(photos)))
                         image, box, text = photos[k]
