@@ -84,6 +84,7 @@ LIBRARY_PLATE_SHARE = 0.0  # of the pasted plates drawn by imaging.anpr.synth (-
 DISTRACTOR_SHARE = 0.0  # of the scenes that get distractor text (--distractors)
 TILT_SHARE = 0.0  # of the scenes and pasted plates seen at a strong angle (--tilt)
 SWAP_SHARE = 0.0  # of the scenes whose plate is replaced by a library plate (--swap-plates)
+US_CROP_SHARE = 0.0  # of the pasted and swapped plates that are real US crops (--us-crops)
 
 
 def render_plate(rng: np.random.Generator) -> np.ndarray:
@@ -134,9 +135,34 @@ def library_plate(rng: np.random.Generator) -> np.ndarray:
     return render_format(rng).image
 
 
+@functools.cache
+def _us_training_crops() -> tuple[Path, ...]:
+    """The real US plate crops the OCR trains on (its held-out fifth is never used here either,
+    so the benchmark that pastes those into scenes stays unseen by both models)."""
+    from train_ocr import us_crops
+
+    return tuple(path for path, _text in us_crops()[0])
+
+
+def real_us_plate(rng: np.random.Generator) -> np.ndarray:
+    """A real US plate, tightly cropped (openalpr's ``seg_and_ocr`` crops), RGB: the state
+    names, slogans, frames and stickers synthetic plates only imitate, cut where the
+    annotators of the photographs put a plate's box."""
+    crops = _us_training_crops()
+    return _decoded(str(crops[int(rng.integers(len(crops)))]))
+
+
+def pasted_plate(rng: np.random.Generator) -> np.ndarray:
+    """The picture of a plate to put into a scene: a real US crop (``US_CROP_SHARE``), a plate
+    of a supported format (``LIBRARY_PLATE_SHARE``) or the trainer's plate-like picture."""
+    if US_CROP_SHARE and rng.random() < US_CROP_SHARE:  # default runs keep their draws
+        return real_us_plate(rng)
+    return library_plate(rng) if rng.random() < LIBRARY_PLATE_SHARE else render_plate(rng)
+
+
 def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> np.ndarray | None:
     """Warp a synthetic plate into ``scene`` (in place); return its corners or None."""
-    plate = library_plate(rng) if rng.random() < LIBRARY_PLATE_SHARE else render_plate(rng)
+    plate = pasted_plate(rng)
     ph, pw = plate.shape[:2]
     sh, sw = scene.shape[:2]
     target_w = sw * rng.uniform(0.05, 0.35)
@@ -287,7 +313,8 @@ def swap_plate(image: np.ndarray, corners: np.ndarray, rng: np.random.Generator)
     plate's corners."""
     from imaging.anpr.synth import composite_plate
 
-    plate = library_plate(rng)
+    real = US_CROP_SHARE and rng.random() < US_CROP_SHARE
+    plate = real_us_plate(rng) if real else library_plate(rng)
     (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
     # the real plate's area: plates of every format are about as large (520 x 112 mm EU,
     # 305 x 152 mm US, 280 x 200 mm two-line)
@@ -762,12 +789,18 @@ def main() -> None:
         help="share of scenes whose real plate is replaced by a plate of a random format",
     )
     parser.add_argument(
+        "--us-crops",
+        type=float,
+        default=0.0,
+        help="share of pasted and swapped plates that are real US crops (the OCR's training part)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
-    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE, TILT_SHARE, SWAP_SHARE
+    global LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE, TILT_SHARE, SWAP_SHARE, US_CROP_SHARE
     LIBRARY_PLATE_SHARE, DISTRACTOR_SHARE = args.library_plates, args.distractors
-    TILT_SHARE, SWAP_SHARE = args.tilt, args.swap_plates
+    TILT_SHARE, SWAP_SHARE, US_CROP_SHARE = args.tilt, args.swap_plates, args.us_crops
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_detector.onnx"
