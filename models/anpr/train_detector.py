@@ -152,16 +152,23 @@ def real_us_plate(rng: np.random.Generator) -> np.ndarray:
     return _decoded(str(crops[int(rng.integers(len(crops)))]))
 
 
+def _takes_us_crop(rng: np.random.Generator) -> bool:
+    """Whether this plate is to be a real US crop (a draw only when ``--us-crops`` is set, so
+    that runs without it keep their samples)."""
+    return bool(US_CROP_SHARE) and rng.random() < US_CROP_SHARE
+
+
 def pasted_plate(rng: np.random.Generator) -> np.ndarray:
     """The picture of a plate to put into a scene: a real US crop (``US_CROP_SHARE``), a plate
     of a supported format (``LIBRARY_PLATE_SHARE``) or the trainer's plate-like picture."""
-    if US_CROP_SHARE and rng.random() < US_CROP_SHARE:  # default runs keep their draws
+    if _takes_us_crop(rng):
         return real_us_plate(rng)
     return library_plate(rng) if rng.random() < LIBRARY_PLATE_SHARE else render_plate(rng)
 
 
 def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> np.ndarray | None:
-    """Warp a synthetic plate into ``scene`` (in place); return its corners or None."""
+    """Warp a plate picture (:func:`pasted_plate`) into ``scene`` (in place); return its corners
+    or None."""
     plate = pasted_plate(rng)
     ph, pw = plate.shape[:2]
     sh, sw = scene.shape[:2]
@@ -307,14 +314,13 @@ def _decoded(path: str) -> np.ndarray:
 
 def swap_plate(image: np.ndarray, corners: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Replace the real plate at ``corners`` of ``image`` (in place) by a plate of a random
-    supported format as :mod:`imaging.anpr.synth` draws it, about as large, in its own aspect
-    ratio (a Russian plate with its region box, a 2:1 US plate), slightly turned, on the real
-    plate's place on the vehicle; the real plate is blurred out first. Returns the new
-    plate's corners."""
+    supported format as :mod:`imaging.anpr.synth` draws it (or, ``US_CROP_SHARE`` of the
+    time, a real US crop), about as large, in its own aspect ratio (a Russian plate with its
+    region box, a 2:1 US plate), slightly turned, on the real plate's place on the vehicle; the
+    real plate is blurred out first. Returns the new plate's corners."""
     from imaging.anpr.synth import composite_plate
 
-    real = US_CROP_SHARE and rng.random() < US_CROP_SHARE
-    plate = real_us_plate(rng) if real else library_plate(rng)
+    plate = real_us_plate(rng) if _takes_us_crop(rng) else library_plate(rng)
     (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
     # the real plate's area: plates of every format are about as large (520 x 112 mm EU,
     # 305 x 152 mm US, 280 x 200 mm two-line)
