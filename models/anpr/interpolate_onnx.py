@@ -9,19 +9,20 @@ CVPR 2022: WiSE-FT). The shipped plate OCR is such a blend (see ``plate_ocr.md``
     python models/anpr/train_ocr.py --evaluate-only --out DIR
 
 writes ``DIR/<START's name>.onnx`` = (1 - alpha) * START + alpha * TUNED, weight by weight, and
-the sidecar of START with the new file's SHA-256. Needs only ``onnx`` and numpy.
+the sidecar of START with the new file's SHA-256.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+from imaging.runtime import sha256_file
 
 
 def interpolate(start: onnx.ModelProto, tuned: onnx.ModelProto, alpha: float) -> onnx.ModelProto:
@@ -39,8 +40,8 @@ def interpolate(start: onnx.ModelProto, tuned: onnx.ModelProto, alpha: float) ->
     other = {init.name: numpy_helper.to_array(init) for init in tuned.graph.initializer}
     names = [init.name for init in start.graph.initializer]
     if sorted(names) != sorted(other):
-        missing = sorted(set(names) ^ set(other))[:5]
-        raise ValueError(f"the models hold different weights (e.g. {missing}): not one network")
+        unmatched = sorted(set(names) ^ set(other))[:5]
+        raise ValueError(f"the models hold different weights (e.g. {unmatched}): not one network")
     blended = onnx.ModelProto()
     blended.CopyFrom(start)
     for init in blended.graph.initializer:
@@ -71,7 +72,7 @@ def write_blend(start: Path, tuned: Path, alpha: float, out: Path) -> Path:
     sidecar_path = start.with_suffix(".json")
     if sidecar_path.is_file():
         sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
-        sidecar["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        sidecar["sha256"] = sha256_file(path)
         (out / sidecar_path.name).write_text(json.dumps(sidecar, indent=2) + "\n")
     return path
 

@@ -287,11 +287,11 @@ def scene_sample(
     rng: np.random.Generator, photos: list, plate: SyntheticPlate | None = None
 ) -> tuple[np.ndarray, str]:
     """A synthetic plate (or ``plate``: a real crop) put in place of the real plate of a
-    training photograph, at the
-    resolution plates have in photographs (45 to 260 pixels wide), slightly turned and
-    foreshortened, lit like the scene, blurred, noised and JPEG-compressed with it, and cut
-    from it the way the analyzer cuts a detected plate: ``rectify`` of an upright box around
-    the plate, off by up to about a tenth of its size as the detector's boxes are."""
+    training photograph, at the resolution plates have in photographs (45 to 260 pixels
+    wide), slightly turned and foreshortened, lit like the scene, blurred, noised and
+    JPEG-compressed with it, and cut from it the way the analyzer cuts a detected plate:
+    ``rectify`` of an upright box around the plate, off by up to about a tenth of its size as
+    the detector's boxes are."""
     from imaging.anpr.rectify import rectify
 
     image, (x0, y0, x1, y1), _ = photos[int(rng.integers(len(photos)))]

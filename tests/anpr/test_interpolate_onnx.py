@@ -35,16 +35,17 @@ def test_the_blend_lies_between_the_two_models_weight_by_weight(tmp_path):
     start = constant_output_model(tmp_path / "a" / "m.onnx", np.array([0.0, 10.0, -4.0]))
     tuned = constant_output_model(tmp_path / "b" / "m.onnx", np.array([1.0, 20.0, 4.0]))
     (tmp_path / "a" / "m.json").write_text(json.dumps({"name": "m", "sha256": "old"}))
-    out = _script().write_blend(start, tuned, 0.25, tmp_path / "blend")
+    script = _script()
+    out = script.write_blend(start, tuned, 0.25, tmp_path / "blend")
     np.testing.assert_allclose(_run(out), [0.25, 12.5, -2.0], rtol=1e-6)
     sidecar = json.loads((tmp_path / "blend" / "m.json").read_text())
     assert sidecar == {"name": "m", "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
     # the ends of the line are the two models themselves
     np.testing.assert_array_equal(
-        _run(_script().write_blend(start, tuned, 0.0, tmp_path / "s")), _run(start)
+        _run(script.write_blend(start, tuned, 0.0, tmp_path / "s")), _run(start)
     )
     np.testing.assert_array_equal(
-        _run(_script().write_blend(start, tuned, 1.0, tmp_path / "t")), _run(tuned)
+        _run(script.write_blend(start, tuned, 1.0, tmp_path / "t")), _run(tuned)
     )
 
 
