@@ -243,6 +243,10 @@ def _default_threads() -> int | None:
     return int(value) if value else None
 
 
+def _spinning_allowed() -> bool:
+    return os.environ.get("IMAGING_ORT_SPINNING", "0").strip().lower() in ("1", "true", "yes")
+
+
 def get_session(
     model: str | os.PathLike | ModelSpec,
     *,
@@ -268,11 +272,27 @@ def get_session(
     Raises
     ------
     ModelError, ModelIntegrityError
+
+    Notes
+    -----
+    The sessions' worker threads sleep when a run ends instead of spinning for the next one
+    (``IMAGING_ORT_SPINNING=1`` lets them spin): every session has its own pool, and on a
+    small machine the spinning workers of one model take the cores from the next model and
+    from OpenCV and numpy between the runs. On 2 cores the plate analyzer (detector, then
+    OCR) went from 18-19 to 22-26 photographs per second; a single model run back to back
+    loses a little (``benchmarks/README.md``).
     """
     spec = model_spec(model)
     chosen = tuple(resolve_providers(providers))
     intra = _default_threads() if intra_op_threads is None else intra_op_threads
-    key = (str(spec.path.resolve()), chosen, intra, inter_op_threads, sha256 or spec.sha256)
+    key = (
+        str(spec.path.resolve()),
+        chosen,
+        intra,
+        inter_op_threads,
+        sha256 or spec.sha256,
+        _spinning_allowed(),
+    )
     with _sessions_lock:
         session = _sessions.get(key)
         if session is not None:
@@ -290,6 +310,9 @@ def get_session(
         if inter_op_threads:
             options.inter_op_num_threads = int(inter_op_threads)
         options.log_severity_level = 3
+        if not _spinning_allowed():
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(spec.path), sess_options=options, providers=list(chosen)

@@ -119,6 +119,26 @@ def test_session_is_created_once_and_reused(tmp_path):
     assert get_session(path, intra_op_threads=1) is not get_session(path)
 
 
+def test_idle_session_threads_sleep_unless_spinning_is_asked_for(tmp_path, monkeypatch):
+    path = constant_output_model(tmp_path / "m.onnx", np.zeros((1, 5, 3), np.float32))
+
+    def spinning_entry(session):
+        try:
+            return session.get_session_options().get_session_config_entry(
+                "session.intra_op.allow_spinning"
+            )
+        except RuntimeError:  # not set: onnxruntime's default, spinning
+            return None
+
+    monkeypatch.delenv("IMAGING_ORT_SPINNING", raising=False)
+    sleeping = get_session(path)
+    assert spinning_entry(sleeping) == "0"
+    monkeypatch.setenv("IMAGING_ORT_SPINNING", "1")
+    spinning = get_session(path)
+    assert spinning is not sleeping
+    assert spinning_entry(spinning) is None
+
+
 def test_user_model_digest_is_checked(tmp_path):
     path = constant_output_model(tmp_path / "m.onnx", np.zeros((1, 5, 3), np.float32))
     digest = sha256_file(path)
