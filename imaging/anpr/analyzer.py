@@ -23,7 +23,9 @@ LEVEL_FROM_DEGREES = 3.0
 # and higher and read again. The wider reading replaces the first when it fits a specific
 # format with a confidence of at least WIDER_MIN_CONFIDENCE and is a longer reading of the
 # same characters, or (the first fitting only a catch-all format) holds it or is surer, or is
-# a surer, shorter reading the first holds (an edge or sticker read as a character).
+# a surer, shorter reading the first holds (an edge or sticker read as a character). A crop
+# that reads one or two characters is not cut again: it holds a sticker's, emblem's or sign's
+# characters, since a plate the box cut short still shows most of its own (MIN_PLATE_CHARS).
 WIDEN_ACROSS = 0.16
 WIDEN_DOWN = 0.06
 WIDER_MIN_CONFIDENCE = 0.5
@@ -124,17 +126,18 @@ class AnprAnalyzer(AnalyzerBase):
             levelled = {k: shear_corners(corners[k], slopes[k]) for k in sloped}
             levelled_crops = [rectify(rgb, levelled[k]) for k in sloped]
         with stage(timings, "read_text"):
-            texts = self._read(crops, countries)
-            again = self._read(levelled_crops, countries)
+            both = self._read(crops + levelled_crops, countries)  # one batch
+            texts, again = both[: len(crops)], both[len(crops) :]
             for k, reading in zip(sloped, again, strict=True):
                 if reading.confidence > texts[k].confidence:
                     texts[k], corners[k] = reading, levelled[k]
         with stage(timings, "rectify"):
             widened = [widen_corners(quad, WIDEN_ACROSS, WIDEN_DOWN) for quad in corners]
-            wider_crops = [rectify(rgb, quad) for quad in widened]
+            cut_again = [k for k, t in enumerate(texts) if not 0 < len(t.text) < MIN_PLATE_CHARS]
+            wider_crops = [rectify(rgb, widened[k]) for k in cut_again]
         with stage(timings, "read_text"):
             wider = self._read(wider_crops, countries)
-            for k, reading in enumerate(wider):
+            for k, reading in zip(cut_again, wider, strict=True):
                 if _completes(reading, texts[k]):
                     texts[k], corners[k] = reading, widened[k]
         keep = np.array([_plate_like(t.text) for t in texts], bool)

@@ -322,6 +322,28 @@ def test_catch_all_plates_the_box_cut_short_are_read_from_a_wider_cut(analyzer, 
     assert wider >= cut_only + 4
 
 
+def test_a_box_reading_one_or_two_characters_is_not_cut_again(analyzer, monkeypatch):
+    """A sticker, emblem or sign read as one or two characters is not a plate the box cut
+    short: only crops with a longer (or an empty) reading are read again from the wider cut."""
+    import cv2
+
+    scene = np.full((120, 300, 3), 235, np.uint8)
+    cv2.putText(scene, "7", (40, 85), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (20, 20, 20), 5)
+    corners = np.float32([[[25, 20], [105, 20], [105, 100], [25, 100]]])
+    cut = []
+    original = AnprAnalyzer._read
+    monkeypatch.setattr(
+        AnprAnalyzer,
+        "_read",
+        lambda self, crops, countries: cut.append(len(crops)) or original(self, crops, countries),
+    )
+    found = _analyze_with_box(analyzer, monkeypatch, scene, corners, 0.16)
+    first = original(analyzer, [rectify(scene, corners[0])], None)[0].text
+    assert 0 < len(first) < 3, first  # the premise: the crop reads one or two characters
+    assert cut == [1, 0]  # read once, not cut again
+    assert len(found) == 0
+
+
 def test_plates_of_every_format_on_real_cars(analyzer, shared_data):
     """A synthetic plate of each format put over the plate of 7 held-back development photos
     (every 4th of the 28 the detector never saw; ``synth.plate_in_place``), read end to end.
