@@ -279,7 +279,7 @@ def get_session(
     (``IMAGING_ORT_SPINNING=1`` lets them spin): every session has its own pool, and on a
     small machine the spinning workers of one model take the cores from the next model and
     from OpenCV and numpy between the runs. On 2 cores the plate analyzer (detector, then
-    OCR) went from 18-19 to 22-26 photographs per second; a single model run back to back
+    OCR) went from 18-20 to 22-26 photographs per second; a single model run back to back
     loses a little (``benchmarks/README.md``).
     """
     spec = model_spec(model)
