@@ -31,8 +31,12 @@ def images():
     return [imread(p) for p in PHOTOS]
 
 
-@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
-def test_anpr_analyzer(benchmark, images):
+@pytest.fixture(scope="module")
+def all_images():
+    return [imread(p) for p in ALL_PHOTOS]
+
+
+def _time_analyzer(benchmark, images) -> None:
     from imaging.anpr.analyzer import AnprAnalyzer
 
     analyzer = AnprAnalyzer()
@@ -41,8 +45,7 @@ def test_anpr_analyzer(benchmark, images):
     benchmark.extra_info["photos_per_second"] = len(images) / benchmark.stats.stats.median
 
 
-@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
-def test_rapidocr_peer(benchmark, images):
+def _time_rapidocr(benchmark, images) -> None:
     rapidocr = pytest.importorskip("rapidocr_onnxruntime")
     engine = rapidocr.RapidOCR()
     bgr = [np.ascontiguousarray(im[..., ::-1]) for im in images]
@@ -50,30 +53,24 @@ def test_rapidocr_peer(benchmark, images):
     benchmark.pedantic(lambda: [engine(im) for im in bgr], rounds=1, warmup_rounds=0)
 
 
-@pytest.fixture(scope="module")
-def all_images():
-    return [imread(p) for p in ALL_PHOTOS]
+@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
+def test_anpr_analyzer(benchmark, images):
+    _time_analyzer(benchmark, images)
+
+
+@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
+def test_rapidocr_peer(benchmark, images):
+    _time_rapidocr(benchmark, images)
 
 
 @pytest.mark.benchmark(group="plates end to end, all dev photos (EU and US)")
 def test_anpr_analyzer_all_dev_photos(benchmark, all_images):
-    from imaging.anpr.analyzer import AnprAnalyzer
-
-    analyzer = AnprAnalyzer()
-    analyzer.warmup()
-    benchmark.pedantic(
-        lambda: [analyzer.analyze(im) for im in all_images], rounds=3, warmup_rounds=1
-    )
-    benchmark.extra_info["photos_per_second"] = len(all_images) / benchmark.stats.stats.median
+    _time_analyzer(benchmark, all_images)
 
 
 @pytest.mark.benchmark(group="plates end to end, all dev photos (EU and US)")
 def test_rapidocr_peer_all_dev_photos(benchmark, all_images):
-    rapidocr = pytest.importorskip("rapidocr_onnxruntime")
-    engine = rapidocr.RapidOCR()
-    bgr = [np.ascontiguousarray(im[..., ::-1]) for im in all_images]
-    engine(bgr[0])
-    benchmark.pedantic(lambda: [engine(im) for im in bgr], rounds=1, warmup_rounds=0)
+    _time_rapidocr(benchmark, all_images)
 
 
 @pytest.mark.benchmark(group="plate OCR, 64 crops per batch")
