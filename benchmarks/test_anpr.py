@@ -26,51 +26,35 @@ ALL_PHOTOS = sorted((ENDTOEND / "eu").glob("*.jpg")) + sorted((ENDTOEND / "us").
 pytestmark = pytest.mark.skipif(not PHOTOS, reason="needs ../shared/data/anpr")
 
 
-@pytest.fixture(scope="module")
-def images():
-    return [imread(p) for p in PHOTOS]
+# benchmark group -> photographs (the ratios pair ours and the peer within a group)
+PHOTO_SETS = {
+    "plates end to end, 20 dev photos": PHOTOS,
+    "plates end to end, all dev photos (EU and US)": ALL_PHOTOS,
+}
 
 
-@pytest.fixture(scope="module")
-def all_images():
-    return [imread(p) for p in ALL_PHOTOS]
+@pytest.fixture(scope="module", params=list(PHOTO_SETS))
+def photo_set(request) -> tuple[str, list[np.ndarray]]:
+    return request.param, [imread(p) for p in PHOTO_SETS[request.param]]
 
 
-def _time_analyzer(benchmark, images) -> None:
+def test_anpr_analyzer(benchmark, photo_set):
     from imaging.anpr.analyzer import AnprAnalyzer
 
+    benchmark.group, images = photo_set
     analyzer = AnprAnalyzer()
     analyzer.warmup()
     benchmark.pedantic(lambda: [analyzer.analyze(im) for im in images], rounds=3, warmup_rounds=1)
     benchmark.extra_info["photos_per_second"] = len(images) / benchmark.stats.stats.median
 
 
-def _time_rapidocr(benchmark, images) -> None:
+def test_rapidocr_peer(benchmark, photo_set):
     rapidocr = pytest.importorskip("rapidocr_onnxruntime")
+    benchmark.group, images = photo_set
     engine = rapidocr.RapidOCR()
     bgr = [np.ascontiguousarray(im[..., ::-1]) for im in images]
     engine(bgr[0])
     benchmark.pedantic(lambda: [engine(im) for im in bgr], rounds=1, warmup_rounds=0)
-
-
-@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
-def test_anpr_analyzer(benchmark, images):
-    _time_analyzer(benchmark, images)
-
-
-@pytest.mark.benchmark(group="plates end to end, 20 dev photos")
-def test_rapidocr_peer(benchmark, images):
-    _time_rapidocr(benchmark, images)
-
-
-@pytest.mark.benchmark(group="plates end to end, all dev photos (EU and US)")
-def test_anpr_analyzer_all_dev_photos(benchmark, all_images):
-    _time_analyzer(benchmark, all_images)
-
-
-@pytest.mark.benchmark(group="plates end to end, all dev photos (EU and US)")
-def test_rapidocr_peer_all_dev_photos(benchmark, all_images):
-    _time_rapidocr(benchmark, all_images)
 
 
 @pytest.mark.benchmark(group="plate OCR, 64 crops per batch")

@@ -285,13 +285,14 @@ def get_session(
     spec = model_spec(model)
     chosen = tuple(resolve_providers(providers))
     intra = _default_threads() if intra_op_threads is None else intra_op_threads
+    spinning = _spinning_allowed()
     key = (
         str(spec.path.resolve()),
         chosen,
         intra,
         inter_op_threads,
         sha256 or spec.sha256,
-        _spinning_allowed(),
+        spinning,
     )
     with _sessions_lock:
         session = _sessions.get(key)
@@ -310,7 +311,7 @@ def get_session(
         if inter_op_threads:
             options.inter_op_num_threads = int(inter_op_threads)
         options.log_severity_level = 3
-        if not _spinning_allowed():
+        if not spinning:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         try:
