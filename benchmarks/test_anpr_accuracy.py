@@ -40,6 +40,10 @@ def _run_and_report(benchmark, measure, listed: str, line) -> dict:
     return figures
 
 
+def _photo_row(name: str, truth: str, read: str) -> str:
+    return f"{name:28s} {truth:10s} {read:10s} {'ok' if truth == read else ''}"
+
+
 def _held_back_scenes() -> list:
     """(RGB image, annotation) of each held-back development photo."""
     import cv2
@@ -72,13 +76,41 @@ def test_end_to_end_on_held_back_photos(benchmark):
         folded = sum(t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows) / len(rows)
         return {"photos": len(rows), "exact": strict, "exact_o0_folded": folded, "rows": rows}
 
-    figures = _run_and_report(
-        benchmark,
-        measure,
-        "rows",
-        lambda n, t, g: f"{n:28s} {t:10s} {g:10s} {'ok' if t == g else ''}",
-    )
+    figures = _run_and_report(benchmark, measure, "rows", _photo_row)
     assert figures["photos"] == len(held)
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.7, 1.5, 2.0])
+def test_end_to_end_on_held_back_photos_at_other_sizes(benchmark, scale):
+    """The held-back photos resized (area interpolation down, cubic up) before reading: plates
+    from a farther or cheaper camera, or a larger sensor, than the development photos'."""
+    import cv2
+
+    from imaging.anpr.formats import normalize_text
+
+    photos = _held_back_scenes()
+    analyzer = _analyzer()
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+
+    def measure():
+        rows = []
+        for rgb, item in photos:
+            resized = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=interpolation)
+            detections = analyzer.analyze(resized).detections
+            texts = detections.data.get("text", [])
+            best = str(texts[int(detections.confidence.argmax())]) if len(texts) else ""
+            rows.append((item["path"].name, normalize_text(item["text"]), best))
+        fold = [t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows]
+        return {
+            "scale": scale,
+            "photos": len(rows),
+            "exact": sum(t == b for _, t, b in rows) / len(rows),
+            "exact_o0_folded": sum(fold) / len(rows),
+            "rows": rows,
+        }
+
+    figures = _run_and_report(benchmark, measure, "rows", _photo_row)
+    assert figures["photos"] == len(photos)
 
 
 def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):

@@ -4,7 +4,9 @@ Glyphs are OpenCV's built-in fonts by default (no font files), so renders are li
 and deterministic for a seed; ``font_file=`` draws them from a TrueType font instead (training
 uses the system's sans fonts, closer to DIN and the US state fonts).
 Layouts follow the formats' look: a national band on the left for EU,
-Kazakh and Ukrainian plates, a region box on the right for Russian plates, two-line layouts
+Kazakh and Ukrainian plates (or the Slovak crest over ``SK``), the spaces, hyphens, crests and
+inspection seals between the character groups of most one-line plates
+(:mod:`imaging.anpr._plate_groups`), a region box on the right for Russian plates, two-line layouts
 for Kazakh rear and motorcycle plates, for US plates a 2:1 plate with the state's name
 above and a slogan below the characters, stickers, printed scenery and dealer frames, and for
 Brazilian plates the grey plate with the town along the top or the Mercosur plate.
@@ -18,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from imaging.anpr._plate_groups import draw_crest, plate_groups, put_groups
 from imaging.anpr.formats import FORMATS, PlateFormat, _slot_sequences
 
 __all__ = [
@@ -63,6 +66,8 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
             return text
     raise ValueError(f"could not draw a text for {fmt.pattern}")  # pragma: no cover
 
+
+GROUPED_SHARE = 0.75  # of one-line plates drawn with their groups' spaces, hyphens and crests
 
 _BANDS = {
     "KZ": (0, 150, 200),
@@ -247,7 +252,14 @@ def render_plate(
     cv2.rectangle(plate, (1, 1), (w - 2, h - 2), ink, 2)
     left = 4
     right = w - 4
-    if fmt.country in _BANDS:
+    if fmt.country == "SK" and not two_line and rng.random() < 0.5:
+        # the 1997 plate: the national crest over "SK" on the plate's own colour
+        band = max(10, w // 11)
+        draw_crest(plate, "SK", (4, 6, 2 + band, int(h * 0.62)))
+        scale = band / 45
+        cv2.putText(plate, "SK", (4, h - 7), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, 1, cv2.LINE_AA)
+        left = 3 + band + 3
+    elif fmt.country in _BANDS:
         band = max(10, w // (5 if two_line else 11))
         plate[3:-3, 3 : 3 + band] = _BANDS[fmt.country]
         cv2.putText(
@@ -276,7 +288,12 @@ def render_plate(
         put_line(text[6:], (w - region_w + 3, 4, right, int(h * 0.7)), condensed=True)
         _put_rus_flag(plate, (w - region_w + 3, int(h * 0.7), right, h - 4), ink)
     else:
-        put_line(text, (left, 6, right, h - 6))
+        groups = plate_groups(fmt.country, text, rng)
+        if len(groups) > 1 and rng.random() < GROUPED_SHARE:
+            where = (left, 6, right, h - 6)
+            put_groups(plate, groups, where, ink, rng, font=font, font_file=font_file)
+        else:
+            put_line(text, (left, 6, right, h - 6))
     return SyntheticPlate(plate, text, fmt.country, bool(two_line))
 
 

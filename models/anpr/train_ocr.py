@@ -166,6 +166,27 @@ def photo_like(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.resize(small, (round(64 * w / h), 64), interpolation=cv2.INTER_LINEAR)
 
 
+def farther(image: np.ndarray, box, quad, rng: np.random.Generator):
+    """The surroundings of a photo's plate as a camera farther away (or a cheaper one) would
+    see them: brought down to 35-80 % of the photo's resolution, half of the time JPEG
+    compressed; returns the region with the plate's box and corners in its pixels."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    left, top = int(max(0, x0 - w)), int(max(0, y0 - 2 * h))
+    right, bottom = int(min(image.shape[1], x1 + w)), int(min(image.shape[0], y1 + 2 * h))
+    region = image[top:bottom, left:right]
+    scale = rng.uniform(0.35, 0.8)
+    size = (max(8, round(region.shape[1] * scale)), max(8, round(region.shape[0] * scale)))
+    small = cv2.resize(region, size, interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        small = jpeg_round_trip(small, int(rng.integers(40, 90)))
+    sx, sy = size[0] / region.shape[1], size[1] / region.shape[0]
+    moved = ((x0 - left) * sx, (y0 - top) * sy, (x1 - left) * sx, (y1 - top) * sy)
+    if quad is not None:
+        quad = ((quad - [left, top]) * [sx, sy]).astype(np.float32)
+    return small, moved, quad
+
+
 def encode(text: str) -> list[int]:
     return [1 + ALPHABET.index(c) for c in text]
 
@@ -210,6 +231,7 @@ TTF_SHARE = 0.0  # share of synthetic plates in a TrueType font (--ttf-share)
 US_SHARE = 0.2  # share of synthetic plates in the US layout (--us-share); one format in 23 else
 BR_SHARE = 0.1  # share of synthetic plates in the Brazilian layouts (--br-share)
 PHOTO_LIKE_SHARE = 0.0  # share of the US crops brought down to photo resolution (--photo-like)
+PHOTO_SMALL_SHARE = 0.0  # share of the photo plates seen as from farther away (--photo-small)
 RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
 SCENE_SHARE = 0.0  # share of synthetic plates put in photographs' scenes (--scene-share)
 US_SCENE_SHARE = 0.0  # share of the real US crops put in those scenes (--us-scene-share)
@@ -462,8 +484,11 @@ def train(
                     else:
                         k = int(rng.integers(len(photos)))
                         image, box, text = photos[k]
-                        if quads[k] is not None and rng.random() < 0.5:
-                            crop = rectified_with_jitter(image, quads[k], rng)
+                        quad = quads[k]
+                        if PHOTO_SMALL_SHARE and rng.random() < PHOTO_SMALL_SHARE:
+                            image, box, quad = farther(image, box, quad, rng)
+                        if quad is not None and rng.random() < 0.5:
+                            crop = rectified_with_jitter(image, quad, rng)
                         else:
                             crop = crop_with_jitter(image, box, rng, jitter=0.12)
                         if crop.size == 0:
@@ -682,6 +707,13 @@ def main() -> None:
         help="share of the real US crops brought down to the plates' resolution in photographs",
     )
     parser.add_argument(
+        "--photo-small",
+        type=float,
+        default=0.0,
+        help="share of the photo plates cut from their photo brought down to 35-80 %% of its"
+        " resolution (plates farther from the camera)",
+    )
+    parser.add_argument(
         "--us-scene-share",
         type=float,
         default=0.0,
@@ -714,9 +746,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE, US_SCENE_SHARE
+    global PHOTO_SMALL_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     RU_SHARE = args.ru_share
-    PHOTO_LIKE_SHARE = args.photo_like
+    PHOTO_LIKE_SHARE, PHOTO_SMALL_SHARE = args.photo_like, args.photo_small
     SCENE_SHARE = args.scene_share
     US_SCENE_SHARE = args.us_scene_share
     torch.set_num_threads(2)
