@@ -50,6 +50,8 @@ def plate_groups(country: str, text: str, rng: np.random.Generator) -> list[tupl
     """
     runs = _runs(text)
     whole = [("text", text)]
+    if len(text) < 2:
+        return whole
     if country == "DE":
         letters = len(runs[0]) if runs and runs[0].isalpha() else 0
         if letters < 2 or len(runs) < 2:

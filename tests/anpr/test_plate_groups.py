@@ -46,6 +46,7 @@ def test_country_layouts():
     slovak = {plate_groups("SK", "BA738DE", np.random.default_rng(s))[1][0] for s in range(20)}
     assert slovak == {"crest", "hyphen"}  # BA [crest] 738DE and BA-738DE both occur
     assert plate_groups("XX", "ABC", rng) == [("text", "ABC")]
+    assert plate_groups("NL", "", rng) == [("text", "")]
 
 
 @pytest.mark.parametrize("font_file", [None, "ttf"])
