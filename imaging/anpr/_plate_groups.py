@@ -114,16 +114,10 @@ def _text_alpha(group: str, font_file: str | None, font: int, thickness: int) ->
         canvas = np.zeros((th + 8, tw + 8), np.uint8)
         cv2.putText(canvas, group, (4, th + 4), font, scale, 255, thickness, cv2.LINE_AA)
         return canvas.astype(np.float32) / 255.0
-    from PIL import Image, ImageDraw
+    from imaging.anpr.formats import ALPHABET
+    from imaging.anpr.synth import _ttf_coverage
 
-    from imaging.anpr.synth import _truetype
-
-    face = _truetype(font_file)
-    _, top, _, bottom = face.getbbox("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    left, _, right, _ = face.getbbox(group)
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-    ImageDraw.Draw(canvas).text((4 - left, 4 - top), group, font=face, fill=255)
-    return np.asarray(canvas, np.float32) / 255.0
+    return _ttf_coverage(group, font_file, rows_of=ALPHABET)
 
 
 def put_groups(

@@ -174,6 +174,20 @@ def _truetype(font_file: str):
     return ImageFont.truetype(font_file, 64)
 
 
+def _ttf_coverage(text: str, font_file: str, rows_of: str | None = None) -> np.ndarray:
+    """Coverage (float32, 0 to 1) of ``text`` in a TrueType font at 64 points, with a 4-pixel
+    margin; its rows span the ink of ``rows_of`` (default: of ``text`` itself)."""
+    from PIL import Image, ImageDraw
+
+    font = _truetype(font_file)
+    left, top, right, bottom = font.getbbox(text)
+    if rows_of is not None:
+        _, top, _, bottom = font.getbbox(rows_of)
+    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
+    return np.asarray(canvas, np.float32) / 255.0
+
+
 def _put_line_ttf(
     plate: np.ndarray,
     text: str,
@@ -185,15 +199,10 @@ def _put_line_ttf(
     """Draw ``text`` from a TrueType font, squeezed or stretched to fill the box like a plate's
     condensed lettering."""
     import cv2
-    from PIL import Image, ImageDraw
 
     x0, y0, x1, y1 = box
     height, width = y1 - y0, x1 - x0
-    font = _truetype(font_file)
-    left, top, right, bottom = font.getbbox(text)
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
-    glyphs = np.asarray(canvas, np.float32) / 255.0
+    glyphs = _ttf_coverage(text, font_file)
     target_h = max(4, int(height * rng.uniform(0.7, 0.85)))
     target_w = int(glyphs.shape[1] * target_h / glyphs.shape[0] * rng.uniform(0.8, 1.15))
     target_w = max(4, min(target_w, int(width * 0.95)))
