@@ -40,6 +40,23 @@ def _run_and_report(benchmark, measure, listed: str, line) -> dict:
     return figures
 
 
+def _best_text(detections) -> str:
+    """The text of the analyzer's most confident plate ("" when it found none)."""
+    texts = detections.data.get("text", [])
+    return str(texts[int(detections.confidence.argmax())]) if len(texts) else ""
+
+
+def _exact_figures(rows: list) -> dict:
+    """Strict and O/0-folded exact match of ``(name, truth, read)`` rows."""
+    folded = sum(t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows)
+    return {
+        "photos": len(rows),
+        "exact": sum(t == b for _, t, b in rows) / len(rows),
+        "exact_o0_folded": folded / len(rows),
+        "rows": rows,
+    }
+
+
 def _photo_row(name: str, truth: str, read: str) -> str:
     return f"{name:28s} {truth:10s} {read:10s} {'ok' if truth == read else ''}"
 
@@ -67,14 +84,9 @@ def test_end_to_end_on_held_back_photos(benchmark):
     def measure():
         rows = []
         for item in held:
-            result = analyzer.analyze(str(item["path"]))
-            texts = result.detections.data.get("text", [])
-            scores = result.detections.confidence
-            best = str(texts[int(scores.argmax())]) if len(texts) else ""
-            rows.append((item["path"].name, normalize_text(item["text"]), best))
-        strict = sum(t == b for _, t, b in rows) / len(rows)
-        folded = sum(t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows) / len(rows)
-        return {"photos": len(rows), "exact": strict, "exact_o0_folded": folded, "rows": rows}
+            detections = analyzer.analyze(str(item["path"])).detections
+            rows.append((item["path"].name, normalize_text(item["text"]), _best_text(detections)))
+        return _exact_figures(rows)
 
     figures = _run_and_report(benchmark, measure, "rows", _photo_row)
     assert figures["photos"] == len(held)
@@ -97,17 +109,8 @@ def test_end_to_end_on_held_back_photos_at_other_sizes(benchmark, scale):
         for rgb, item in photos:
             resized = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=interpolation)
             detections = analyzer.analyze(resized).detections
-            texts = detections.data.get("text", [])
-            best = str(texts[int(detections.confidence.argmax())]) if len(texts) else ""
-            rows.append((item["path"].name, normalize_text(item["text"]), best))
-        fold = [t.replace("O", "0") == b.replace("O", "0") for _, t, b in rows]
-        return {
-            "scale": scale,
-            "photos": len(rows),
-            "exact": sum(t == b for _, t, b in rows) / len(rows),
-            "exact_o0_folded": sum(fold) / len(rows),
-            "rows": rows,
-        }
+            rows.append((item["path"].name, normalize_text(item["text"]), _best_text(detections)))
+        return {"scale": scale, **_exact_figures(rows)}
 
     figures = _run_and_report(benchmark, measure, "rows", _photo_row)
     assert figures["photos"] == len(photos)

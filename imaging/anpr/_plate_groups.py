@@ -14,6 +14,18 @@ import numpy as np
 
 # widths of the marks between groups, in glyph heights
 _GAP, _HYPHEN, _CREST, _SEALS = 0.32, 0.5, 0.62, 0.55
+# where the plates of these countries put a space or a hyphen: after these characters
+_CUTS = {
+    "UK": ([4], "gap"),
+    "IT": ([2], "gap"),
+    "CZ": ([3], "gap"),
+    "ES": ([4], "gap"),
+    "LT": ([3], "gap"),
+    "EE": ([3], "gap"),
+    "LV": ([2], "hyphen"),
+    "FR": ([2, 5], "hyphen"),
+    "UA": ([2, 6], "gap"),
+}
 _SEAL_COLOURS = ((235, 130, 30), (40, 110, 200), (230, 200, 40), (150, 90, 50), (230, 120, 170))
 
 
@@ -73,19 +85,8 @@ def plate_groups(country: str, text: str, rng: np.random.Generator) -> list[tupl
         if country == "SI":  # LJ [crest] 12-ABC
             return [("text", text[:2]), mark, ("text", rest[:2]), dash, ("text", rest[2:])]
         return [("text", text[:2]), mark, ("text", rest)]
-    cuts = {
-        "UK": ([4], "gap"),
-        "IT": ([2], "gap"),
-        "CZ": ([3], "gap"),
-        "ES": ([4], "gap"),
-        "LT": ([3], "gap"),
-        "EE": ([3], "gap"),
-        "LV": ([2], "hyphen"),
-        "FR": ([2, 5], "hyphen"),
-        "UA": ([2, 6], "gap"),
-    }
-    if country in cuts:
-        at, mark = cuts[country]
+    if country in _CUTS:
+        at, mark = _CUTS[country]
         if len(text) <= at[-1]:
             return whole
         edges = [0, *at, len(text)]
@@ -133,7 +134,6 @@ def put_groups(
     """Draw ``groups`` (from :func:`plate_groups`) as one line centred in ``box``: every group
     at one glyph size, the marks between them at their widths, the whole squeezed or stretched
     to fill the box like a plate's condensed lettering."""
-    import cv2
 
     thickness = int(rng.integers(4, 7))
     pieces = [_text_alpha(v, font_file, font, thickness) for k, v in groups if k == "text"]
@@ -157,16 +157,9 @@ def put_groups(
         columns.append(piece)
         x += piece.shape[1]
     line = np.concatenate(columns, axis=1)
-    x0, y0, x1, y1 = box
-    height, width = y1 - y0, x1 - x0
-    target_h = max(4, int(height * rng.uniform(0.7, 0.85)))
-    target_w = int(line.shape[1] * target_h / line.shape[0] * rng.uniform(0.8, 1.15))
-    target_w = max(4, min(target_w, int(width * 0.95)))
-    alpha = cv2.resize(line, (target_w, target_h), interpolation=cv2.INTER_AREA)
-    left, top = x0 + (width - target_w) // 2, y0 + (height - target_h) // 2
-    from imaging.anpr.synth import _ink
+    from imaging.anpr.synth import _ink_fitted
 
-    _ink(plate, alpha, left, top, colour)
+    left, top, target_w, target_h = _ink_fitted(plate, line, box, colour, rng)
     sx = target_w / line.shape[1]
     for kind, value, a, b in marks:
         mx0, mx1 = left + int(a * sx), left + int(b * sx)

@@ -198,16 +198,25 @@ def _put_line_ttf(
 ) -> None:
     """Draw ``text`` from a TrueType font, squeezed or stretched to fill the box like a plate's
     condensed lettering."""
+    _ink_fitted(plate, _ttf_coverage(text, font_file), box, colour, rng)
+
+
+def _ink_fitted(
+    plate: np.ndarray, glyphs: np.ndarray, box: tuple[int, int, int, int], colour, rng
+) -> tuple[int, int, int, int]:
+    """Ink the coverage ``glyphs`` centred in ``box``, 70-85 % of its height and squeezed or
+    stretched sideways (at most 95 % of its width); returns where: ``(x, y, width, height)``."""
     import cv2
 
     x0, y0, x1, y1 = box
     height, width = y1 - y0, x1 - x0
-    glyphs = _ttf_coverage(text, font_file)
     target_h = max(4, int(height * rng.uniform(0.7, 0.85)))
     target_w = int(glyphs.shape[1] * target_h / glyphs.shape[0] * rng.uniform(0.8, 1.15))
     target_w = max(4, min(target_w, int(width * 0.95)))
     alpha = cv2.resize(glyphs, (target_w, target_h), interpolation=cv2.INTER_AREA)
-    _ink(plate, alpha, x0 + (width - target_w) // 2, y0 + (height - target_h) // 2, colour)
+    left, top = x0 + (width - target_w) // 2, y0 + (height - target_h) // 2
+    _ink(plate, alpha, left, top, colour)
+    return left, top, target_w, target_h
 
 
 def render_plate(
