@@ -5,6 +5,8 @@
   ``reorder_two_line``.
 - :mod:`imaging.anpr.read`: ``read_plates(crops, *, model, countries, ...)`` with the shipped
   ONNX OCR (``models/anpr/plate_ocr.onnx``).
+- :mod:`imaging.anpr.refine`: ``refine_boxes`` with the shipped box refiner
+  (``models/anpr/plate_box_refiner.onnx``): tighter boxes of small plates.
 - :mod:`imaging.anpr.rectify`: ``rectify`` from four corners, ``estimate_skew``,
   ``shear_corners`` (a sloped plate's corners), ``deskew``, ``normalize_polarity``.
 - :mod:`imaging.anpr.synth`: licence-clean synthetic plates of every format.

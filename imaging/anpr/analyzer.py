@@ -12,7 +12,14 @@ from imaging.anpr.formats import match_plate
 from imaging.anpr.read import PlateText
 from imaging.results import Detections, Result
 
-__all__ = ["LEVEL_FROM_DEGREES", "MIN_PLATE_CHARS", "WIDEN_ACROSS", "WIDEN_DOWN", "AnprAnalyzer"]
+__all__ = [
+    "LEVEL_FROM_DEGREES",
+    "MIN_PLATE_CHARS",
+    "REFINED_BOX_IOU",
+    "WIDEN_ACROSS",
+    "WIDEN_DOWN",
+    "AnprAnalyzer",
+]
 
 MIN_PLATE_CHARS = 3  # shorter readings are signs, stickers or parts of a plate, not plates
 # A crop whose edges and text rows slope by this much or more is cut again along the slope
@@ -30,6 +37,10 @@ WIDEN_ACROSS = 0.16
 WIDEN_DOWN = 0.06
 WIDER_MIN_CONFIDENCE = 0.5
 NMS_IOU = 0.3  # boxes of the detector's passes overlapping more are one plate
+# The box refiner's box of a plate that overlaps the detector's box less than this (IoU) is
+# read as one more box of the plate, and the box that reads best is kept (the detector's box
+# of a plate 20-60 pixels wide can end a character short or shift off the first one).
+REFINED_BOX_IOU = 0.75
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -41,6 +52,10 @@ class AnprAnalyzer(AnalyzerBase):
         Plate formats considered (e.g. ``["KZ", "RU", "BY", "KG", "AM"]``); default all.
     detector, ocr : str
         Shipped model names or paths of compatible ONNX files.
+    refiner : str or None
+        The box refiner (:mod:`imaging.anpr.refine`): where its box of a plate differs from
+        the detector's (:data:`REFINED_BOX_IOU`), both are read and the box that reads best
+        is kept; None reads the detector's boxes only.
     conf_threshold : float
         Minimum plate-detection score.
     providers : str
@@ -51,8 +66,8 @@ class AnprAnalyzer(AnalyzerBase):
     Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
     share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,
-    ``corners`` (levelled along the plate's edges when the detector's box cut its characters
-    at a slant: :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had
+    ``corners`` (the refiner's box when it read best: :data:`REFINED_BOX_IOU`; levelled along
+    the plate's edges when the box cut its characters at a slant: :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had
     cut short: :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``)
     is the detector's score times the square root of the reading's confidence, and plates
     come best first.
@@ -71,6 +86,7 @@ class AnprAnalyzer(AnalyzerBase):
         countries: Sequence[str] | None = None,
         detector: str = "anpr-detector",
         ocr: str = "anpr-ocr",
+        refiner: str | None = "anpr-box-refiner",
         conf_threshold: float = 0.3,
         providers: str = "cpu",
     ) -> None:
@@ -79,10 +95,13 @@ class AnprAnalyzer(AnalyzerBase):
         self.countries = tuple(countries) if countries else None
         self.detector = detector
         self.ocr = ocr
+        self.refiner = refiner
         self.conf_threshold = float(conf_threshold)
         self.providers = providers
         self.models = {}
-        for model in (detector, ocr):
+        for model in (detector, ocr, refiner):
+            if model is None:
+                continue
             spec = model_spec(model)
             get_session(spec, providers=providers)  # verified and opened once, here
             self.models[spec.name] = spec.sha256 or sha256_file(spec.path)
@@ -118,6 +137,9 @@ class AnprAnalyzer(AnalyzerBase):
                 providers=self.providers,
             )
         countries = context.get("countries", self.countries)
+        if self.refiner is not None and len(dets):
+            with stage(timings, "refine"):
+                dets = self._with_refined_boxes(rgb, dets)
         with stage(timings, "rectify"):
             corners = dets.data["corners"].copy()
             crops = [rectify(rgb, quad) for quad in corners]
@@ -176,6 +198,25 @@ class AnprAnalyzer(AnalyzerBase):
             models=dict(self.models),
             image_shape=pixels.shape,
         )
+
+    def _with_refined_boxes(self, rgb: np.ndarray, dets: Detections) -> Detections:
+        """``dets`` and, after them, the refiner's boxes that differ from the detector's."""
+        from imaging.anpr.refine import refine_boxes, refit_corners
+        from imaging.compare.metrics import box_iou
+
+        h, w = rgb.shape[:2]
+        boxes = refine_boxes(rgb, dets.xyxy, model=self.refiner, providers=self.providers)
+        boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
+        moved = np.flatnonzero(np.diag(box_iou(boxes, dets.xyxy)) < REFINED_BOX_IOU)
+        if not len(moved):
+            return dets
+        again = dets[moved]
+        data = dict(again.data)
+        data["corners"] = refit_corners(again.data["corners"], again.xyxy, boxes[moved])
+        refined = Detections(
+            boxes[moved], confidence=again.confidence, class_id=again.class_id, data=data
+        )
+        return Detections.merge([dets, refined])
 
     def _read(self, crops: list[np.ndarray], countries: Sequence[str] | None) -> list[PlateText]:
         from imaging.anpr.read import read_plates

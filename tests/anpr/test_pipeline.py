@@ -100,26 +100,12 @@ def test_plates_seen_from_the_side_are_levelled_and_read(analyzer, degrees, coun
     assert abs(measured - slope) < 0.03
 
 
-def _held_back_photos(shared_data) -> list[tuple]:
-    """The development photos no model trained on (every 4th of each openalpr set, sorted
-    by name, as ``split`` in models/anpr/train_detector.py): (path, annotated x0, y0, x1, y1)."""
-    root = shared_data / "anpr" / "openalpr-benchmarks" / "endtoend"
-    photos = []
-    for folder in sorted(root.iterdir()):
-        for k, txt in enumerate(sorted(folder.glob("*.txt"))):
-            if k % 4 == 3:
-                fields = txt.read_text().strip().split("\t")
-                x, y, w, h = (float(v) for v in fields[1:5])
-                photos.append((folder / fields[0], (x, y, x + w, y + h)))
-    return photos
-
-
-def test_detector_recall_on_held_back_dev_photos(shared_data):
+def test_detector_recall_on_held_back_dev_photos(held_back_photos):
     """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
     from imaging.compare.metrics import box_iou
 
     hits = total = 0
-    for path, box in _held_back_photos(shared_data):
+    for path, box in held_back_photos:
         dets = detect_plates(imread(path))
         total += 1
         hits += bool(len(dets)) and box_iou(dets.xyxy, np.array([box])).max() >= 0.5
@@ -130,7 +116,7 @@ def test_detector_recall_on_held_back_dev_photos(shared_data):
 RECALL_FLOOR = 0.85  # measured 1.00 on these 28 photos (plate_detector.md)
 
 
-def test_small_plates_in_large_frames_are_found_in_tiles(shared_data):
+def test_small_plates_in_large_frames_are_found_in_tiles(held_back_photos):
     """The held-back photos in the middle of a frame three times as wide and high (grey
     around them), as a wide camera view or a high-resolution photo shows a plate: the whole
     frame brought down to the detector's input makes the plates too small; the tiles find
@@ -138,7 +124,7 @@ def test_small_plates_in_large_frames_are_found_in_tiles(shared_data):
     from imaging.compare.metrics import box_iou
 
     hits = {False: 0, True: 0}
-    photos = _held_back_photos(shared_data)
+    photos = held_back_photos
     for path, (x0, y0, x1, y1) in photos:
         rgb = imread(path)[..., :3]
         h, w = rgb.shape[:2]
@@ -171,8 +157,8 @@ def test_tiles_cover_a_large_image_with_overlap():
             assert right - left >= min(TILE_OVERLAP * TILE_SIDE, width) - 1
 
 
-def test_boxes_of_both_passes_are_kept_for_the_reader_when_asked(shared_data):
-    path, _ = _held_back_photos(shared_data)[0]
+def test_boxes_of_both_passes_are_kept_for_the_reader_when_asked(held_back_photos):
+    path, _ = held_back_photos[0]
     rgb = imread(path)[..., :3]
     frame = np.full((2 * rgb.shape[0], 2 * rgb.shape[1], 3), 90, np.uint8)
     frame[: rgb.shape[0], : rgb.shape[1]] = rgb
@@ -232,12 +218,14 @@ def test_text_that_fits_no_plate_format_is_not_a_plate(analyzer, shared_data):
 
 def _analyze_with_box(analyzer, monkeypatch, scene: np.ndarray, corners: np.ndarray, widen: float):
     """The analyzer's plates when the detector finds one plate at ``corners`` (1, 4, 2) and
-    the wider second cut is ``widen``."""
+    the wider second cut is ``widen`` (the box refiner's boxes left out: only the given box
+    and its wider cut are read)."""
     import imaging.anpr.analyzer as analyzer_module
     import imaging.anpr.detect as detect_module
     from imaging.results import Detections
 
     monkeypatch.setattr(analyzer_module, "WIDEN_ACROSS", widen)
+    monkeypatch.setattr(analyzer, "refiner", None)
     (x0, y0), (x1, y1) = corners[0].min(axis=0), corners[0].max(axis=0)
     box = Detections(
         np.float32([[x0, y0, x1, y1]]),
@@ -344,7 +332,7 @@ def test_a_box_reading_one_or_two_characters_is_not_cut_again(analyzer, monkeypa
     assert len(found) == 0
 
 
-def test_plates_of_every_format_on_real_cars(analyzer, shared_data):
+def test_plates_of_every_format_on_real_cars(analyzer, held_back_photos):
     """A synthetic plate of each format put over the plate of 7 held-back development photos
     (every 4th of the 28 the detector never saw; ``synth.plate_in_place``), read end to end.
     Measured 0.89 (169 of 189) when this test was written; ``benchmarks/test_anpr_accuracy.py``
@@ -355,7 +343,7 @@ def test_plates_of_every_format_on_real_cars(analyzer, shared_data):
 
     rng = np.random.default_rng(2026120201)
     right = total = 0
-    for path, box in _held_back_photos(shared_data)[::4]:
+    for path, box in held_back_photos[::4]:
         photo = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         for fmt in FORMATS:
             plate = render_plate(rng, fmt=fmt)

@@ -1,0 +1,355 @@
+"""Train the plate-box refiner and export it to ONNX (PyTorch on the CPU; training only).
+
+The detector sees a whole photograph brought down to 416 pixels; on a plate 20-60 pixels wide
+its box can end a character short or shift off the first one. The refiner sees a window
+around a box (``imaging.anpr.refine.refine_window``), cut from the photo at the photo's own
+resolution and resized to 48x96, and gives the plate's box in that window as four numbers
+in [0, 1] (x0, y0, x1, y1 over the window's width and height).
+
+Training windows come from the real development photographs of ``../shared/data/anpr``
+(the detector's split: its held-back quarter is never used), around the annotated plate, a
+plate of a random format put in its place, or a plate pasted elsewhere in the scene (as the
+detector's trainer does), with the scene first brought to a random size so that the plate is
+16-280 pixels wide, JPEG-compressed, blurred and noised, around a box shifted and stretched as
+the detector's boxes are (``jitter_box``). The loss is the L1 error of each edge in units of
+the plate's own width (x) and height (y).
+
+    python models/anpr/train_refiner.py --minutes 15        # train, evaluate, export
+    python models/anpr/train_refiner.py --evaluate-only     # evaluate the shipped model
+
+Seeds are fixed; the run is repeatable on one machine up to thread scheduling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1]))
+
+import train_detector as scenes  # noqa: E402  (the detector trainer's photos and plates)
+
+from imaging.anpr.refine import REFINE_SIZE, cut_window, refine_window  # noqa: E402
+
+SEED = 20261203
+SWAP_SHARE = 0.3  # windows around a plate of a random format put in the real plate's place
+PASTE_SHARE = 0.3  # windows around a plate pasted elsewhere in the scene
+PLATE_WIDTHS = (16.0, 280.0)  # the plate's width in the photo, drawn log-uniformly
+
+
+def jitter_box(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A box like the detector's around the true ``box`` (x0, y0, x1, y1): shifted by about a
+    tenth of the plate's width and a sixth of its height, its width and height off by about a
+    fifth; one time in three only a third as far off (the refiner must keep good boxes)."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    spread = 1 / 3 if rng.random() < 1 / 3 else 1.0
+    dx = np.clip(rng.normal(0, 0.10 * spread), -0.35, 0.35) * w
+    dy = np.clip(rng.normal(0, 0.16 * spread), -0.5, 0.5) * h
+    sw = math.exp(np.clip(rng.normal(0, 0.18 * spread), -0.5, 0.4))
+    sh = math.exp(np.clip(rng.normal(0, 0.22 * spread), -0.5, 0.6))
+    cx, cy = (x0 + x1) / 2 + dx, (y0 + y1) / 2 + dy
+    return np.array([cx - w * sw / 2, cy - h * sh / 2, cx + w * sw / 2, cy + h * sh / 2])
+
+
+def _scene_and_plate(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A scene (RGB) and the corners (4, 2) of the plate its window is to be cut around."""
+    item = photos[int(rng.integers(len(photos)))]
+    image = scenes._decoded(str(item["path"]))
+    quad = item["corners"].copy()
+    draw = rng.random()
+    if draw < SWAP_SHARE:
+        image = image.copy()  # the decoded photo is cached
+        quad = scenes.swap_plate(image, quad, rng)
+    elif draw < SWAP_SHARE + PASTE_SHARE:
+        h, w = image.shape[:2]
+        side = int(min(h, w) * rng.uniform(0.3, 0.9))
+        rx, ry = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+        region = image[ry : ry + side, rx : rx + side].copy()
+        real = quad - [rx, ry]
+        occupied = [tuple(np.r_[real.min(axis=0), real.max(axis=0)])]
+        pasted = scenes.paste_plate(region, rng, occupied)
+        if pasted is not None:
+            return region, pasted
+    return image, quad
+
+
+def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One training window (48, 96, 3) uint8 and its target box (4,) in window units."""
+    image, quad = _scene_and_plate(photos, rng)
+    (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
+    width, height = x1 - x0, y1 - y0
+    # bring the plate's surroundings to the scale the plate is to be seen at
+    lo, hi = np.log(PLATE_WIDTHS)
+    scale = math.exp(rng.uniform(lo, hi)) / max(width, 1.0)
+    margin = max(2.5 * width, 7.0 * height)
+    h, w = image.shape[:2]
+    cx0, cy0 = int(max(0, x0 - margin)), int(max(0, y0 - margin))
+    cx1, cy1 = int(min(w, x1 + margin)), int(min(h, y1 + margin))
+    part = image[cy0:cy1, cx0:cx1]
+    size = (max(1, round(part.shape[1] * scale)), max(1, round(part.shape[0] * scale)))
+    part = cv2.resize(part, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    sx, sy = size[0] / (cx1 - cx0), size[1] / (cy1 - cy0)
+    box = np.array([(x0 - cx0) * sx, (y0 - cy0) * sy, (x1 - cx0) * sx, (y1 - cy0) * sy])
+    if rng.random() < 0.3:  # mirrored: a plate's outline stays a plate's
+        part = part[:, ::-1]
+        box = np.array([part.shape[1] - box[2], box[1], part.shape[1] - box[0], box[3]])
+    window = refine_window(jitter_box(box, rng)[None])[0]
+    # degrade only what the window holds (and a little more, for blur and JPEG blocks)
+    wx0, wy0 = (max(0, int(v) - 8) for v in window[:2])
+    wx1, wy1 = (int(v + d) + 8 for v, d in zip(window[:2], window[2:], strict=True))
+    held = _degrade(np.ascontiguousarray(part[wy0:wy1, wx0:wx1]), rng)
+    window[:2] -= [wx0, wy0]
+    box = box - [wx0, wy0, wx0, wy0]
+    cut = cut_window(held, window)
+    target = (box - np.tile(window[:2], 2)) / np.tile(window[2:], 2)
+    return cut, target.astype(np.float32)
+
+
+def _degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Photometric jitter, blur, noise, grey and JPEG, as camera pictures come."""
+    out = image.astype(np.float32) * rng.uniform(0.6, 1.4) + rng.uniform(-30, 30)
+    if rng.random() < 0.3:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.3))
+    out += rng.normal(0, rng.uniform(0, 7), out.shape).astype(np.float32)
+    if rng.random() < 0.15:
+        out = np.repeat(out.mean(axis=2, keepdims=True), 3, axis=2)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:
+        quality = int(rng.integers(25, 91))
+        ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if ok:
+            out = cv2.imdecode(data, cv2.IMREAD_UNCHANGED).reshape(out.shape)
+    return out
+
+
+# --- network ---------------------------------------------------------------------------------
+
+
+def conv(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class RefinerNet(nn.Module):
+    """48x96 RGB window -> the plate's box (x0, y0, x1, y1) in window units."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            conv(3, 16, 2),  # 24 x 48
+            conv(16, 24, 2),  # 12 x 24
+            conv(24, 32, 1),
+            conv(32, 48, 2),  # 6 x 12
+            conv(48, 48, 1),
+            conv(48, 64, 2),  # 3 x 6
+        )
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(64 * 3 * 6, 128), nn.ReLU(inplace=True), nn.Linear(128, 4)
+        )
+        with torch.no_grad():  # start at the box the window was cut around
+            across, down = 0.5 / 2.0, 0.5 / 3.0
+            self.head[-1].weight.mul_(0.1)
+            prior = [0.5 - across, 0.5 - down, 0.5 + across, 0.5 + down]
+            self.head[-1].bias.copy_(torch.tensor(prior))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def edge_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 error of each edge in units of the true plate's width (x) and height (y)."""
+    w = (target[:, 2] - target[:, 0]).clamp(min=1e-3)
+    h = (target[:, 3] - target[:, 1]).clamp(min=1e-3)
+    units = torch.stack([w, h, w, h], dim=1)
+    return ((pred - target).abs() / units).mean()
+
+
+# --- training, evaluation, export -------------------------------------------------------------
+
+
+def _make_chunk(chunk: int, count: int, library: float, us_crops: float) -> tuple:
+    """``count`` training windows and targets, drawn with a seed of their own (the pool is the
+    same whichever worker makes which chunk)."""
+    scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE = library, us_crops
+    torch.set_num_threads(1)
+    rng = np.random.default_rng([SEED, chunk])
+    photos, _ = scenes.split(scenes.load_photos())
+    made = []
+    while len(made) < count:
+        try:
+            made.append(make_sample(photos, rng))
+        except cv2.error as exc:  # a degenerate augmentation: draw another
+            print(f"skipped a sample: {exc}", flush=True)
+    return np.stack([m[0] for m in made]), np.stack([m[1] for m in made])
+
+
+def make_pool(samples: int, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """The training windows (N, 48, 96, 3) uint8 and targets (N, 4), made by two processes."""
+    import multiprocessing as mp
+
+    jobs = [
+        (k, min(chunk, samples - k * chunk), scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE)
+        for k in range(math.ceil(samples / chunk))
+    ]
+    start = time.monotonic()
+    with mp.get_context("spawn").Pool(2) as workers:
+        parts = workers.starmap(_make_chunk, jobs)
+    print(f"{samples} windows made in {time.monotonic() - start:.0f} s", flush=True)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def train(minutes: float, samples: int, batch: int = 128, lr: float = 2e-3) -> RefinerNet:
+    """Make the pool of windows, then train for ``minutes`` of wall time over it."""
+    windows, targets = make_pool(samples)
+    torch.manual_seed(SEED)
+    order_rng = np.random.default_rng(SEED)
+    net = RefinerNet()
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    net.train()
+    start = time.monotonic()
+    deadline = start + minutes * 60
+    step, running, order = 0, 0.0, np.zeros(0, int)
+    while time.monotonic() < deadline:
+        if len(order) < batch:
+            order = order_rng.permutation(len(windows))
+        picked, order = order[:batch], order[batch:]
+        x = torch.from_numpy(windows[picked].transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+        progress = (time.monotonic() - start) / (minutes * 60)
+        for group in opt.param_groups:
+            group["lr"] = lr * (0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        loss = edge_loss(net(x), torch.from_numpy(targets[picked]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % 200 == 0:
+            print(f"step {step} {time.monotonic() - start:6.0f}s loss {running:.4f}", flush=True)
+    return net
+
+
+class Exported(nn.Module):
+    """The network on [0, 1] RGB windows, clipped to the window."""
+
+    def __init__(self, net: RefinerNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).clamp(-0.5, 1.5)
+
+
+def export(net: RefinerNet, path: Path) -> None:
+    height, width = REFINE_SIZE
+    torch.onnx.export(
+        Exported(net.eval()),
+        torch.zeros(2, 3, height, width),
+        str(path),
+        input_names=["windows"],
+        output_names=["boxes"],
+        dynamic_axes={"windows": {0: "n"}, "boxes": {0: "n"}},
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def evaluate(onnx_path: Path, scales: tuple[float, ...] = (0.5, 0.7, 1.0, 1.5)) -> dict:
+    """IoU of the shipped detector's box of each held-back plate with the annotated box,
+    before and after refinement, at several sizes of the photographs."""
+    from imaging.anpr.detect import detect_plates
+    from imaging.anpr.refine import refine_boxes
+
+    _, held = scenes.split(scenes.load_photos())
+    table = {}
+    for scale in scales:
+        found, ious = 0, {0: [], 1: [], 2: []}
+        for item in held:
+            image = scenes._decoded(str(item["path"]))
+            if scale != 1.0:
+                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+                interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+                image = cv2.resize(image, size, interpolation=interp)
+            c = item["corners"] * scale
+            truth = np.r_[c.min(axis=0), c.max(axis=0)]
+            dets = detect_plates(image)
+            overlaps = [_box_iou(b, truth) for b in dets.xyxy]
+            if not overlaps or max(overlaps) < 0.3:
+                continue
+            found += 1
+            box = dets.xyxy[int(np.argmax(overlaps))][None]
+            ious[0].append(_box_iou(box[0], truth))
+            for passes in (1, 2):
+                refined = refine_boxes(image, box, model=str(onnx_path), passes=passes)[0]
+                ious[passes].append(_box_iou(refined, truth))
+        named = {"detector": ious[0], "refined_1": ious[1], "refined_2": ious[2]}
+        table[str(scale)] = {"found": found}
+        for name, values in named.items():
+            table[str(scale)][f"iou_{name}"] = round(float(np.mean(values)), 3) if values else 0.0
+            table[str(scale)][f"iou70_{name}"] = int(np.sum(np.array(values) >= 0.7))
+    return {"held_out_photos": len(held), "by_scale": table}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--samples", type=int, default=60000, help="training windows made")
+    parser.add_argument("--library-plates", type=float, default=0.5)
+    parser.add_argument("--us-crops", type=float, default=0.3)
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
+    )
+    args = parser.parse_args()
+    scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE = args.library_plates, args.us_crops
+    torch.set_num_threads(2)
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = args.out / "plate_box_refiner.onnx"
+    if not args.evaluate_only:
+        net = train(args.minutes, args.samples, lr=args.lr)
+        export(net, onnx_path)
+        height, width = REFINE_SIZE
+        sidecar = {
+            "name": "anpr-box-refiner",
+            "file": onnx_path.name,
+            "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+            "task": "refine",
+            "input_size": [height, width],
+            "input_layout": "NCHW",
+            "color": "rgb",
+            "normalize": {"scale": 1 / 255, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
+            "labels": ["x0", "y0", "x1", "y1"],
+            "output_layout": "box",
+            "card": "plate_box_refiner.md",
+            "description": "plate box refiner: the plate's box in a 48x96 window around a box",
+        }
+        (args.out / "plate_box_refiner.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    metrics = evaluate(onnx_path)
+    print(json.dumps(metrics, indent=2))
+    (args.out / "plate_box_refiner_eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
