@@ -16,6 +16,7 @@ __all__ = [
     "LEVEL_FROM_DEGREES",
     "MIN_PLATE_CHARS",
     "REFINED_BOX_IOU",
+    "REFINED_DUP_IOU",
     "WIDEN_ACROSS",
     "WIDEN_DOWN",
     "AnprAnalyzer",
@@ -39,8 +40,11 @@ WIDER_MIN_CONFIDENCE = 0.5
 NMS_IOU = 0.3  # boxes of the detector's passes overlapping more are one plate
 # The box refiner's box of a plate that overlaps the detector's box less than this (IoU) is
 # read as one more box of the plate, and the box that reads best is kept (the detector's box
-# of a plate 20-60 pixels wide can end a character short or shift off the first one).
+# of a plate 20-60 pixels wide can end a character short or shift off the first one) ...
 REFINED_BOX_IOU = 0.75
+# ... unless it overlaps another box to be read (of another pass, or refined) more than this:
+# the refined boxes of one plate found in the whole image and in a tile often coincide.
+REFINED_DUP_IOU = 0.8
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -66,11 +70,11 @@ class AnprAnalyzer(AnalyzerBase):
     Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
     share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,
-    ``corners`` (the refiner's box when it read best: :data:`REFINED_BOX_IOU`; levelled along
-    the plate's edges when the box cut its characters at a slant: :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had
-    cut short: :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``)
-    is the detector's score times the square root of the reading's confidence, and plates
-    come best first.
+    ``corners`` (the refiner's box when it read best: :data:`REFINED_BOX_IOU`; levelled
+    along the plate's edges when the box cut its characters at a slant:
+    :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had cut short:
+    :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``) is the detector's
+    score times the square root of the reading's confidence, and plates come best first.
 
     Examples
     --------
@@ -200,14 +204,20 @@ class AnprAnalyzer(AnalyzerBase):
         )
 
     def _with_refined_boxes(self, rgb: np.ndarray, dets: Detections) -> Detections:
-        """``dets`` and, after them, the refiner's boxes that differ from the detector's."""
+        """``dets`` and, after them, the refiner's boxes that differ from the detector's and
+        from each other (:data:`REFINED_BOX_IOU`, :data:`REFINED_DUP_IOU`)."""
         from imaging.anpr.refine import refine_boxes, refit_corners
         from imaging.compare.metrics import box_iou
 
         h, w = rgb.shape[:2]
         boxes = refine_boxes(rgb, dets.xyxy, model=self.refiner, providers=self.providers)
         boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
-        moved = np.flatnonzero(np.diag(box_iou(boxes, dets.xyxy)) < REFINED_BOX_IOU)
+        kept: list[int] = []
+        for k in np.flatnonzero(np.diag(box_iou(boxes, dets.xyxy)) < REFINED_BOX_IOU):
+            others = np.concatenate([dets.xyxy, boxes[kept]])
+            if box_iou(boxes[k : k + 1], others).max() < REFINED_DUP_IOU:
+                kept.append(int(k))
+        moved = np.array(kept, int)
         if not len(moved):
             return dets
         again = dets[moved]
