@@ -20,12 +20,15 @@ pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"needs {DATA}")
 
 
 def _analyzer():
-    """The shipped models, or candidates named by IMAGING_DETECTOR_MODEL / IMAGING_OCR_MODEL."""
+    """The shipped models, or candidates named by IMAGING_DETECTOR_MODEL / IMAGING_OCR_MODEL /
+    IMAGING_REFINER_MODEL (``none``: the detector's boxes only)."""
     from imaging.anpr.analyzer import AnprAnalyzer
 
+    refiner = os.environ.get("IMAGING_REFINER_MODEL", "anpr-box-refiner")
     return AnprAnalyzer(
         detector=os.environ.get("IMAGING_DETECTOR_MODEL", "anpr-detector"),
         ocr=os.environ.get("IMAGING_OCR_MODEL", "anpr-ocr"),
+        refiner=None if refiner.lower() == "none" else refiner,
     )
 
 

@@ -181,10 +181,11 @@ def edge_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 # --- training, evaluation, export -------------------------------------------------------------
 
 
-def _make_chunk(chunk: int, count: int, library: float, us_crops: float) -> tuple:
+def _make_chunk(chunk: int, count: int, shares: tuple[float, float, float, float]) -> tuple:
     """``count`` training windows and targets, drawn with a seed of their own (the pool is the
     same whichever worker makes which chunk)."""
-    scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE = library, us_crops
+    global SWAP_SHARE, PASTE_SHARE
+    scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE, SWAP_SHARE, PASTE_SHARE = shares
     torch.set_num_threads(1)
     rng = np.random.default_rng([SEED, chunk])
     photos, _ = scenes.split(scenes.load_photos())
@@ -201,10 +202,8 @@ def make_pool(samples: int, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """The training windows (N, 48, 96, 3) uint8 and targets (N, 4), made by two processes."""
     import multiprocessing as mp
 
-    jobs = [
-        (k, min(chunk, samples - k * chunk), scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE)
-        for k in range(math.ceil(samples / chunk))
-    ]
+    shares = (scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE, SWAP_SHARE, PASTE_SHARE)
+    jobs = [(k, min(chunk, samples - k * chunk), shares) for k in range(math.ceil(samples / chunk))]
     start = time.monotonic()
     with mp.get_context("spawn").Pool(2) as workers:
         parts = workers.starmap(_make_chunk, jobs)
@@ -308,10 +307,43 @@ def evaluate(onnx_path: Path, scales: tuple[float, ...] = (0.5, 0.7, 1.0, 1.5)) 
         for name, values in named.items():
             table[str(scale)][f"iou_{name}"] = round(float(np.mean(values)), 3) if values else 0.0
             table[str(scale)][f"iou70_{name}"] = int(np.sum(np.array(values) >= 0.7))
-    return {"held_out_photos": len(held), "by_scale": table}
+    return {"held_out_photos": len(held), "by_scale": table, "moved_boxes": moved_boxes(onnx_path)}
+
+
+def moved_boxes(onnx_path: Path, amount: float = 0.15) -> dict:
+    """Mean IoU with the annotation of each held-back plate's annotated box moved right or
+    left, narrowed or widened by ``amount`` of its width, before and after refinement: whether
+    the refiner finds the plate's edges in scenes it never saw."""
+    from imaging.anpr.refine import refine_boxes
+
+    _, held = scenes.split(scenes.load_photos())
+    moves = {
+        "right": (amount, amount),
+        "left": (-amount, -amount),
+        "narrower": (amount / 2, -amount / 2),
+        "wider": (-amount / 2, amount / 2),
+    }
+    table = {}
+    for name, (left, right) in moves.items():
+        before, after = [], []
+        for item in held:
+            image = scenes._decoded(str(item["path"]))
+            c = item["corners"]
+            truth = np.r_[c.min(axis=0), c.max(axis=0)]
+            width = truth[2] - truth[0]
+            box = truth + np.array([left, 0.0, right, 0.0]) * width
+            before.append(_box_iou(box, truth))
+            refined = refine_boxes(image, box[None], model=str(onnx_path))[0]
+            after.append(_box_iou(refined, truth))
+        table[name] = {
+            "iou_moved": round(float(np.mean(before)), 3),
+            "iou_refined": round(float(np.mean(after)), 3),
+        }
+    return table
 
 
 def main() -> None:
+    global SWAP_SHARE, PASTE_SHARE
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--evaluate-only", action="store_true")
@@ -320,10 +352,20 @@ def main() -> None:
     parser.add_argument("--library-plates", type=float, default=0.5)
     parser.add_argument("--us-crops", type=float, default=0.3)
     parser.add_argument(
+        "--swap", type=float, default=SWAP_SHARE, help="share of windows around a swapped plate"
+    )
+    parser.add_argument(
+        "--paste",
+        type=float,
+        default=PASTE_SHARE,
+        help="share of windows around a plate pasted at a random place of the scene",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
     scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE = args.library_plates, args.us_crops
+    SWAP_SHARE, PASTE_SHARE = args.swap, args.paste
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_box_refiner.onnx"
