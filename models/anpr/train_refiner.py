@@ -267,11 +267,9 @@ def export(net: RefinerNet, path: Path) -> None:
 
 
 def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    from imaging.compare.metrics import box_iou
+
+    return float(box_iou(np.float32(a).reshape(1, 4), np.float32(b).reshape(1, 4))[0, 0])
 
 
 def evaluate(onnx_path: Path, scales: tuple[float, ...] = (0.5, 0.7, 1.0, 1.5)) -> dict:
