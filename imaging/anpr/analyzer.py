@@ -15,6 +15,7 @@ from imaging.results import Detections, Result
 __all__ = [
     "LEVEL_FROM_DEGREES",
     "MIN_PLATE_CHARS",
+    "PLATE_SCORE_WEIGHT",
     "REFINED_BOX_IOU",
     "REFINED_DUP_IOU",
     "WIDEN_ACROSS",
@@ -45,6 +46,11 @@ REFINED_BOX_IOU = 0.75
 # ... unless it overlaps another box to be read (of another pass, or refined) more than this:
 # the refined boxes of one plate found in the whole image and in a tile often coincide.
 REFINED_DUP_IOU = 0.8
+# A refiner that also gives the probability that a box holds a plate (seen at the photo's own
+# resolution, where the detector saw the photo brought down) has its say in the plate's
+# score: the detector's score ** (1 - PLATE_SCORE_WEIGHT) * that probability ** PLATE_SCORE_WEIGHT
+# (lettering on a van, badges and signs can look like a plate to the detector alone).
+PLATE_SCORE_WEIGHT = 0.5
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -70,11 +76,14 @@ class AnprAnalyzer(AnalyzerBase):
     Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
     share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,
-    ``corners`` (the refiner's box when it read best: :data:`REFINED_BOX_IOU`; levelled
+    ``plate_score`` (the refiner's probability that the box holds a plate, for a refiner
+    that gives one: :data:`PLATE_SCORE_WEIGHT`), ``corners`` (the refiner's box when it read
+    best: :data:`REFINED_BOX_IOU`; levelled
     along the plate's edges when the box cut its characters at a slant:
     :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had cut short:
     :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``) is the detector's
-    score times the square root of the reading's confidence, and plates come best first.
+    score (with the plate score, where there is one) times the square root of the reading's
+    confidence, and plates come best first.
 
     Examples
     --------
@@ -189,7 +198,11 @@ class AnprAnalyzer(AnalyzerBase):
             )
             # a plate is a box that looks like a plate AND reads like one: signs and stickers
             # with text get a detector score but a low reading confidence
-            score = dets.confidence * np.sqrt(np.clip(text_confidence, 0.0, 1.0))
+            looks = dets.confidence
+            if "plate_score" in data:
+                plate = np.clip(data["plate_score"].astype(np.float32), 1e-6, 1.0)
+                looks = looks ** (1 - PLATE_SCORE_WEIGHT) * plate**PLATE_SCORE_WEIGHT
+            score = looks * np.sqrt(np.clip(text_confidence, 0.0, 1.0))
             dets = Detections(dets.xyxy, confidence=score, class_id=dets.class_id, data=data)
             # a plate found both in the whole image and in a tile: the box that reads best
             plates = np.flatnonzero(keep)
@@ -210,7 +223,11 @@ class AnprAnalyzer(AnalyzerBase):
         from imaging.compare.metrics import box_iou
 
         h, w = rgb.shape[:2]
-        boxes = refine_boxes(rgb, dets.xyxy, model=self.refiner, providers=self.providers)
+        boxes, plate = refine_boxes(
+            rgb, dets.xyxy, model=self.refiner, providers=self.providers, plate_scores=True
+        )
+        if plate is not None:
+            dets.data["plate_score"] = np.round(plate, 4)
         boxes = np.clip(boxes, 0, [w, h, w, h]).astype(np.float32)
         kept: list[int] = []
         for k in np.flatnonzero(np.diag(box_iou(boxes, dets.xyxy)) < REFINED_BOX_IOU):

@@ -93,7 +93,8 @@ def refine_boxes(
     model: str = DEFAULT_REFINER,
     passes: int = 1,
     providers: str | Sequence[str] = "cpu",
-) -> np.ndarray:
+    plate_scores: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
     """Tighten plate boxes: each pass cuts a window around every box (:func:`refine_window`)
     and replaces the box by the refiner's box of the plate in it.
 
@@ -109,11 +110,17 @@ def refine_boxes(
         Refinement passes (the second starts from the first's boxes).
     providers : str or sequence of str
         ONNX execution providers.
+    plate_scores : bool
+        Also return, for each box given, the model's probability that it holds a plate (a
+        second look at the photo's own resolution, where the detector saw it brought down),
+        or None for a model that gives none.
 
     Returns
     -------
-    ndarray
+    boxes : ndarray
         (N, 4) float32 refined boxes.
+    scores : ndarray or None
+        (N,) float32 plate probabilities, only with ``plate_scores``.
 
     Examples
     --------
@@ -121,25 +128,34 @@ def refine_boxes(
     >>> photo = np.zeros((120, 200, 3), np.uint8)
     >>> refine_boxes(photo, np.array([[60.0, 50.0, 140.0, 70.0]])).shape
     (1, 4)
+    >>> box = np.array([[60.0, 50.0, 140.0, 70.0]])
+    >>> boxes, scores = refine_boxes(photo, box, plate_scores=True)
+    >>> boxes.shape, scores is None or scores.shape == (1,)
+    ((1, 4), True)
     """
     from imaging.runtime import get_session, model_spec
 
     boxes = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
-    if len(boxes) == 0:
-        return boxes
     session = get_session(model_spec(model), providers=providers)
+    gives_scores = len(session.get_outputs()) > 1
+    scores = np.zeros(0, np.float32) if gives_scores else None
+    if len(boxes) == 0:
+        return (boxes, scores) if plate_scores else boxes
     name = session.get_inputs()[0].name
-    for _ in range(passes):
+    for done in range(passes):
         windows = refine_window(boxes)
         batch = np.stack([cut_window(rgb, win) for win in windows])
         tensor = batch.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
-        unit = np.asarray(session.run(None, {name: tensor})[0], np.float32).reshape(-1, 4)
+        outputs = session.run(None, {name: tensor})
+        unit = np.asarray(outputs[0], np.float32).reshape(-1, 4)
+        if gives_scores and done == 0:
+            scores = np.asarray(outputs[1], np.float32).reshape(-1)
         scale = np.repeat(windows[:, 2:4], 2, axis=0).reshape(-1, 4)
         origin = np.tile(windows[:, 0:2], 2)
         boxes = unit * scale + origin
         boxes[:, 2] = np.maximum(boxes[:, 2], boxes[:, 0] + 1.0)
         boxes[:, 3] = np.maximum(boxes[:, 3], boxes[:, 1] + 1.0)
-    return boxes
+    return (boxes, scores) if plate_scores else boxes
 
 
 def refit_corners(corners: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:

@@ -230,9 +230,11 @@ def distractor_text(rng: np.random.Generator) -> str:
     return "".join(rng.choice(list(GLYPHS), int(rng.integers(4, 8))))
 
 
-def paste_text(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> None:
+def paste_text(
+    scene: np.ndarray, rng: np.random.Generator, occupied: list
+) -> tuple[int, int, int, int] | None:
     """Draw distractor text straight onto ``scene`` (in place), away from the plates: a
-    negative example, text without a plate around it."""
+    negative example, text without a plate around it. Returns its box or None (no room)."""
     text = distractor_text(rng)
     font = int(
         rng.choice(
@@ -251,17 +253,18 @@ def paste_text(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> N
     (tw, th), base = cv2.getTextSize(text, font, scale, thickness)
     sh, sw = scene.shape[:2]
     if tw >= sw - 4 or th + base >= sh - 4:
-        return
+        return None
     x = int(rng.integers(2, sw - tw - 1))
     y = int(rng.integers(th + 2, sh - base - 1))
     box = (x, y - th, x + tw, y + base)
     for ox0, oy0, ox1, oy1 in occupied:
         if box[0] < ox1 and ox0 < box[2] and box[1] < oy1 and oy0 < box[3]:
-            return
+            return None
     colour = tuple(int(v) for v in rng.integers(0, 256, 3))
     if rng.random() < 0.3:  # a dark outline or shadow, as on watermarks and lettering
         cv2.putText(scene, text, (x + 1, y + 1), font, scale, (0, 0, 0), thickness + 1, cv2.LINE_AA)
     cv2.putText(scene, text, (x, y), font, scale, colour, thickness, cv2.LINE_AA)
+    return box
 
 
 def _hide_cut_plates(canvas: np.ndarray, corners: list) -> list:

@@ -47,6 +47,10 @@ SEED = 20261203
 SWAP_SHARE = 0.3  # windows around a plate of a random format put in the real plate's place
 PASTE_SHARE = 0.3  # windows around a plate pasted elsewhere in the scene
 PLATE_WIDTHS = (16.0, 280.0)  # the plate's width in the photo, drawn log-uniformly
+NEGATIVE_SHARE = 0.0  # windows around something that is not a plate (--negatives)
+# (photo index, box) the shipped detector finds off the annotated plate in the training photos
+HARD_NEGATIVES: list[tuple[int, np.ndarray]] = []
+PLATE_LOSS_WEIGHT = 0.1  # of the plate-or-not cross-entropy beside the edges' L1 loss
 
 
 def jitter_box(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -86,10 +90,78 @@ def _scene_and_plate(photos: list[dict], rng: np.random.Generator) -> tuple[np.n
     return image, quad
 
 
+def _overlaps(box: np.ndarray, plate: np.ndarray, most: float = 0.2) -> bool:
+    """Whether ``box`` covers more than ``most`` of the ``plate`` box."""
+    ix = min(box[2], plate[2]) - max(box[0], plate[0])
+    iy = min(box[3], plate[3]) - max(box[1], plate[1])
+    area = (plate[2] - plate[0]) * (plate[3] - plate[1])
+    return max(ix, 0.0) * max(iy, 0.0) > most * area
+
+
+def _scene_and_non_plate(
+    photos: list[dict], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A scene (RGB) and a box (4,) that holds no plate: half of the time a box the shipped
+    detector gives off the plate in a training photo (:data:`HARD_NEGATIVES`: lettering,
+    lamps, grilles, signs), else text drawn onto the scene as the detector's trainer draws its
+    distractors (phone numbers, time stamps, words on vans), or a plate-shaped box at a random
+    place of the scene."""
+    draw = rng.random()
+    if draw < 0.5 and HARD_NEGATIVES:
+        index, box = HARD_NEGATIVES[int(rng.integers(len(HARD_NEGATIVES)))]
+        return scenes._decoded(str(photos[index]["path"])), box
+    item = photos[int(rng.integers(len(photos)))]
+    image = scenes._decoded(str(item["path"]))
+    c = item["corners"]
+    plate = np.r_[c.min(axis=0), c.max(axis=0)]
+    h, w = image.shape[:2]
+    if draw < 0.75:
+        image = image.copy()  # the decoded photo is cached
+        drawn = scenes.paste_text(image, rng, [tuple(plate)])
+        if drawn is not None:
+            return image, np.array(drawn, np.float64)
+    for _ in range(20):
+        width = math.exp(rng.uniform(math.log(16), math.log(max(w / 3, 17))))
+        height = width / rng.uniform(1.8, 5.0)
+        x0, y0 = rng.uniform(0, max(w - width, 1)), rng.uniform(0, max(h - height, 1))
+        box = np.array([x0, y0, x0 + width, y0 + height])
+        if not _overlaps(box, plate, most=0.0):
+            break
+    return image, box
+
+
+def detector_false_boxes(
+    photos: list[dict], scales: tuple[float, ...] = (0.5, 0.75, 1.0), threshold: float = 0.2
+) -> list[tuple[int, np.ndarray]]:
+    """The shipped detector's boxes (score >= ``threshold``) on ``photos`` brought to each of
+    ``scales``, that cover at most a fifth of the annotated plate: what it takes for a plate
+    and is not (the photos have one annotated plate each and few other vehicles)."""
+    from imaging.anpr.detect import detect_plates
+
+    found = []
+    for index, item in enumerate(photos):
+        image = scenes._decoded(str(item["path"]))
+        c = item["corners"]
+        plate = np.r_[c.min(axis=0), c.max(axis=0)]
+        for scale in scales:
+            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            seen = image if scale == 1.0 else cv2.resize(image, size, interpolation=interp)
+            for box in detect_plates(seen, conf_threshold=threshold).xyxy / scale:
+                if not _overlaps(box, plate):
+                    found.append((index, box.astype(np.float64)))
+    return found
+
+
 def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One training window (48, 96, 3) uint8 and its target box (4,) in window units."""
-    image, quad = _scene_and_plate(photos, rng)
-    (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
+    """One training window (48, 96, 3) uint8 and its target (5,): the plate's box in window
+    units and 1, or (NEGATIVE_SHARE of the time) zeros and 0 for a window around no plate."""
+    is_plate = not (NEGATIVE_SHARE > 0 and rng.random() < NEGATIVE_SHARE)
+    if is_plate:
+        image, quad = _scene_and_plate(photos, rng)
+        (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
+    else:
+        image, (x0, y0, x1, y1) = _scene_and_non_plate(photos, rng)
     width, height = x1 - x0, y1 - y0
     # bring the plate's surroundings to the scale the plate is to be seen at
     lo, hi = np.log(PLATE_WIDTHS)
@@ -115,7 +187,9 @@ def make_sample(photos: list[dict], rng: np.random.Generator) -> tuple[np.ndarra
     box = box - [wx0, wy0, wx0, wy0]
     cut = cut_window(held, window)
     target = (box - np.tile(window[:2], 2)) / np.tile(window[2:], 2)
-    return cut, target.astype(np.float32)
+    if not is_plate:
+        return cut, np.zeros(5, np.float32)
+    return cut, np.r_[target, 1.0].astype(np.float32)
 
 
 def _degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -145,7 +219,8 @@ def conv(cin: int, cout: int, stride: int) -> nn.Sequential:
 
 
 class RefinerNet(nn.Module):
-    """48x96 RGB window -> the plate's box (x0, y0, x1, y1) in window units."""
+    """48x96 RGB window -> the plate's box (x0, y0, x1, y1) in window units and the logit of
+    the window's box holding a plate."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -158,12 +233,12 @@ class RefinerNet(nn.Module):
             conv(48, 64, 2),  # 3 x 6
         )
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(64 * 3 * 6, 128), nn.ReLU(inplace=True), nn.Linear(128, 4)
+            nn.Flatten(), nn.Linear(64 * 3 * 6, 128), nn.ReLU(inplace=True), nn.Linear(128, 5)
         )
         with torch.no_grad():  # start at the box the window was cut around
             across, down = 0.5 / 2.0, 0.5 / 3.0
             self.head[-1].weight.mul_(0.1)
-            prior = [0.5 - across, 0.5 - down, 0.5 + across, 0.5 + down]
+            prior = [0.5 - across, 0.5 - down, 0.5 + across, 0.5 + down, 0.0]
             self.head[-1].bias.copy_(torch.tensor(prior))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -178,14 +253,27 @@ def edge_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((pred - target).abs() / units).mean()
 
 
+def refiner_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """:func:`edge_loss` over the windows around a plate (``target[:, 4]`` = 1), plus
+    :data:`PLATE_LOSS_WEIGHT` times the cross-entropy of the plate-or-not logit."""
+    plates = target[:, 4] > 0.5
+    edges = edge_loss(pred[plates, :4], target[plates, :4]) if plates.any() else pred.sum() * 0
+    if NEGATIVE_SHARE <= 0:
+        return edges
+    kind = nn.functional.binary_cross_entropy_with_logits(pred[:, 4], target[:, 4])
+    return edges + PLATE_LOSS_WEIGHT * kind
+
+
 # --- training, evaluation, export -------------------------------------------------------------
 
 
-def _make_chunk(chunk: int, count: int, shares: tuple[float, float, float, float]) -> tuple:
+def _make_chunk(chunk: int, count: int, shares: tuple, hard_negatives: list) -> tuple:
     """``count`` training windows and targets, drawn with a seed of their own (the pool is the
     same whichever worker makes which chunk)."""
-    global SWAP_SHARE, PASTE_SHARE
-    scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE, SWAP_SHARE, PASTE_SHARE = shares
+    global SWAP_SHARE, PASTE_SHARE, NEGATIVE_SHARE
+    scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE, SWAP_SHARE, PASTE_SHARE = shares[:4]
+    NEGATIVE_SHARE = shares[4]
+    HARD_NEGATIVES[:] = hard_negatives
     torch.set_num_threads(1)
     rng = np.random.default_rng([SEED, chunk])
     photos, _ = scenes.split(scenes.load_photos())
@@ -199,12 +287,25 @@ def _make_chunk(chunk: int, count: int, shares: tuple[float, float, float, float
 
 
 def make_pool(samples: int, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """The training windows (N, 48, 96, 3) uint8 and targets (N, 4), made by two processes."""
+    """The training windows (N, 48, 96, 3) uint8 and targets (N, 5), made by two processes."""
     import multiprocessing as mp
 
-    shares = (scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE, SWAP_SHARE, PASTE_SHARE)
-    jobs = [(k, min(chunk, samples - k * chunk), shares) for k in range(math.ceil(samples / chunk))]
     start = time.monotonic()
+    hard = []
+    if NEGATIVE_SHARE > 0:
+        hard = detector_false_boxes(scenes.split(scenes.load_photos())[0])
+        print(f"{len(hard)} detector boxes off the plates in {time.monotonic() - start:.0f} s")
+    shares = (
+        scenes.LIBRARY_PLATE_SHARE,
+        scenes.US_CROP_SHARE,
+        SWAP_SHARE,
+        PASTE_SHARE,
+        NEGATIVE_SHARE,
+    )
+    jobs = [
+        (k, min(chunk, samples - k * chunk), shares, hard)
+        for k in range(math.ceil(samples / chunk))
+    ]
     with mp.get_context("spawn").Pool(2) as workers:
         parts = workers.starmap(_make_chunk, jobs)
     print(f"{samples} windows made in {time.monotonic() - start:.0f} s", flush=True)
@@ -230,7 +331,7 @@ def train(minutes: float, samples: int, batch: int = 128, lr: float = 2e-3) -> R
         progress = (time.monotonic() - start) / (minutes * 60)
         for group in opt.param_groups:
             group["lr"] = lr * (0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
-        loss = edge_loss(net(x), torch.from_numpy(targets[picked]))
+        loss = refiner_loss(net(x), torch.from_numpy(targets[picked]))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -242,25 +343,31 @@ def train(minutes: float, samples: int, batch: int = 128, lr: float = 2e-3) -> R
 
 
 class Exported(nn.Module):
-    """The network on [0, 1] RGB windows, clipped to the window."""
+    """The network on [0, 1] RGB windows: the boxes, clipped to about the window, and (when
+    trained with windows around no plate) the probability that the window's box holds one."""
 
-    def __init__(self, net: RefinerNet) -> None:
+    def __init__(self, net: RefinerNet, plate_output: bool) -> None:
         super().__init__()
         self.net = net
+        self.plate_output = plate_output
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).clamp(-0.5, 1.5)
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        out = self.net(x)
+        boxes = out[:, :4].clamp(-0.5, 1.5)
+        return (boxes, torch.sigmoid(out[:, 4])) if self.plate_output else boxes
 
 
 def export(net: RefinerNet, path: Path) -> None:
     height, width = REFINE_SIZE
+    plate_output = NEGATIVE_SHARE > 0
+    outputs = ["boxes", "plate"] if plate_output else ["boxes"]
     torch.onnx.export(
-        Exported(net.eval()),
+        Exported(net.eval(), plate_output),
         torch.zeros(2, 3, height, width),
         str(path),
         input_names=["windows"],
-        output_names=["boxes"],
-        dynamic_axes={"windows": {0: "n"}, "boxes": {0: "n"}},
+        output_names=outputs,
+        dynamic_axes={"windows": {0: "n"}, **{name: {0: "n"} for name in outputs}},
         opset_version=17,
         dynamo=False,
     )
@@ -305,7 +412,66 @@ def evaluate(onnx_path: Path, scales: tuple[float, ...] = (0.5, 0.7, 1.0, 1.5)) 
         for name, values in named.items():
             table[str(scale)][f"iou_{name}"] = round(float(np.mean(values)), 3) if values else 0.0
             table[str(scale)][f"iou70_{name}"] = int(np.sum(np.array(values) >= 0.7))
-    return {"held_out_photos": len(held), "by_scale": table, "moved_boxes": moved_boxes(onnx_path)}
+    return {
+        "held_out_photos": len(held),
+        "by_scale": table,
+        "moved_boxes": moved_boxes(onnx_path),
+        "plate_ranking": plate_ranking(onnx_path),
+    }
+
+
+def _auc(positive: list, negative: list) -> float:
+    """The probability that a positive scores above a negative (ties count half)."""
+    pos, neg = np.asarray(positive, float)[:, None], np.asarray(negative, float)[None, :]
+    if not pos.size or not neg.size:
+        return float("nan")
+    return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
+
+
+def plate_ranking(onnx_path: Path, scales: tuple[float, ...] = (0.5, 1.0)) -> dict:
+    """How well the plate score tells the held-back photos' plates from the detector's other
+    boxes: the shipped detector's boxes (IoU >= 0.5 with the annotated plate: a plate; covering
+    at most a fifth of it: not), ranked by the detector's score, by the refiner's plate
+    probability and by their geometric mean (AUC, and the photos whose best box is the plate)."""
+    from imaging.anpr.detect import detect_plates
+    from imaging.anpr.refine import refine_boxes
+
+    _, held = scenes.split(scenes.load_photos())
+    table = {}
+    for scale in scales:
+        kinds = {"detector": ([], []), "refiner": ([], []), "mean": ([], [])}
+        top = dict.fromkeys(kinds, 0)
+        for item in held:
+            image = scenes._decoded(str(item["path"]))
+            if scale != 1.0:
+                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            c = item["corners"] * scale
+            truth = np.r_[c.min(axis=0), c.max(axis=0)]
+            dets = detect_plates(image)
+            if not len(dets):
+                continue
+            _, plate = refine_boxes(image, dets.xyxy, model=str(onnx_path), plate_scores=True)
+            if plate is None:
+                return {}
+            scores = {
+                "detector": dets.confidence,
+                "refiner": plate,
+                "mean": np.sqrt(dets.confidence * plate),
+            }
+            is_plate = np.array([_box_iou(b, truth) >= 0.5 for b in dets.xyxy])
+            not_plate = np.array([not _overlaps(b, truth) for b in dets.xyxy])
+            for name, values in scores.items():
+                kinds[name][0].extend(values[is_plate])
+                kinds[name][1].extend(values[not_plate])
+                top[name] += bool(is_plate[int(np.argmax(values))])
+        table[str(scale)] = {
+            "plates": len(kinds["detector"][0]),
+            "other_boxes": len(kinds["detector"][1]),
+            **{f"auc_{name}": round(_auc(*pair), 3) for name, pair in kinds.items()},
+            **{f"top_is_plate_{name}": count for name, count in top.items()},
+        }
+    return table
 
 
 def moved_boxes(onnx_path: Path, amount: float = 0.15) -> dict:
@@ -341,7 +507,7 @@ def moved_boxes(onnx_path: Path, amount: float = 0.15) -> dict:
 
 
 def main() -> None:
-    global SWAP_SHARE, PASTE_SHARE
+    global SWAP_SHARE, PASTE_SHARE, NEGATIVE_SHARE
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--evaluate-only", action="store_true")
@@ -359,11 +525,18 @@ def main() -> None:
         help="share of windows around a plate pasted at a random place of the scene",
     )
     parser.add_argument(
+        "--negatives",
+        type=float,
+        default=NEGATIVE_SHARE,
+        help="share of windows around no plate (detector boxes off the plates, drawn text, "
+        "random places): the model then also gives the probability that a box holds a plate",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
     scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE = args.library_plates, args.us_crops
-    SWAP_SHARE, PASTE_SHARE = args.swap, args.paste
+    SWAP_SHARE, PASTE_SHARE, NEGATIVE_SHARE = args.swap, args.paste, args.negatives
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_box_refiner.onnx"

@@ -63,6 +63,30 @@ def test_bundled_samples_are_read(analyzer):
     assert found >= 3
 
 
+def test_a_refiners_plate_score_has_its_say_in_the_plates_score(tmp_path):
+    """With a refiner that gives plate probabilities, each plate carries its ``plate_score``
+    and its score is the detector's and the plate score's weighted geometric mean times the
+    square root of the reading's confidence (:data:`PLATE_SCORE_WEIGHT`)."""
+    from pathlib import Path
+
+    from onnx_graphs import scoring_refiner_model
+
+    from imaging.anpr.analyzer import PLATE_SCORE_WEIGHT
+
+    model = str(scoring_refiner_model(tmp_path / "scoring.onnx"))
+    sample = Path(__file__).resolve().parents[2] / "samples" / "anpr" / "vehicle_1_KZ.jpg"
+    plates = AnprAnalyzer(refiner=model).analyze(sample).detections
+    assert len(plates) >= 1
+    data = plates.data
+    looks = data["detector_score"] ** (1 - PLATE_SCORE_WEIGHT)
+    looks = looks * data["plate_score"].astype(np.float32) ** PLATE_SCORE_WEIGHT
+    expected = looks * np.sqrt(data["text_confidence"])
+    assert np.allclose(plates.confidence, expected, rtol=1e-3)
+    assert ((data["plate_score"] > 0) & (data["plate_score"] < 1)).all()
+    record = AnprAnalyzer(refiner=model).analyze(sample).to_dict()["detections"][0]
+    assert 0 < record["plate_score"] < 1 and record["text"] == data["text"][0]
+
+
 def test_every_country_sharing_a_pattern_is_named(analyzer):
     """FR, IT and SK plates read alike: the one reported comes first in ``countries``."""
     slovak = next(f for f in FORMATS if f.country == "SK")

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from onnx_graphs import scoring_refiner_model
 
 from imaging.anpr.refine import (
     REFINE_SIZE,
@@ -73,8 +74,31 @@ def test_refitted_corners_keep_their_shape_in_the_new_box():
     assert np.allclose(refit_corners(quad, old, old), quad)
 
 
-def test_no_boxes_give_no_boxes():
-    assert refine_boxes(np.zeros((40, 60, 3), np.uint8), np.zeros((0, 4))).shape == (0, 4)
+def test_no_boxes_give_no_boxes(tmp_path):
+    photo = np.zeros((40, 60, 3), np.uint8)
+    assert refine_boxes(photo, np.zeros((0, 4))).shape == (0, 4)
+    model = str(scoring_refiner_model(tmp_path / "scoring.onnx"))
+    boxes, scores = refine_boxes(photo, np.zeros((0, 4)), model=model, plate_scores=True)
+    assert boxes.shape == (0, 4) and scores.shape == (0,)
+
+
+def test_plate_scores_come_from_a_refiner_that_gives_them(tmp_path):
+    """A refiner with a second output gives each box's plate probability, from the window
+    around the box given (the first pass); one without gives None."""
+    model = str(scoring_refiner_model(tmp_path / "scoring.onnx"))
+    photo = np.zeros((200, 400, 3), np.uint8)
+    photo[:, 200:] = 255  # a white right half
+    # boxes three times as wide as high: the window is two box widths across, three heights down
+    given = np.float32([[40, 80, 130, 110], [260, 80, 350, 110], [155, 80, 245, 110]])
+    boxes, scores = refine_boxes(photo, given, model=model, plate_scores=True, passes=2)
+    assert scores.shape == (3,) and scores.dtype == np.float32
+    assert scores[0] < 0.01 and scores[1] > 0.99 and 0.4 < scores[2] < 0.6
+    # the model gives back the box its window was cut around, pass after pass
+    assert np.allclose(boxes, given, atol=0.01)
+    assert np.allclose(refine_boxes(photo, given, model=model), boxes)
+    shipped_boxes, none = refine_boxes(photo, given, plate_scores=True)
+    assert shipped_boxes.shape == (3, 4)
+    assert none is None or none.shape == (3,)
 
 
 @pytest.mark.parametrize("scale", [0.5, 1.0])
