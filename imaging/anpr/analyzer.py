@@ -198,15 +198,20 @@ class AnprAnalyzer(AnalyzerBase):
             )
             # a plate is a box that looks like a plate AND reads like one: signs and stickers
             # with text get a detector score but a low reading confidence
+            reads = np.sqrt(np.clip(text_confidence, 0.0, 1.0))
             looks = dets.confidence
             if "plate_score" in data:
                 plate = np.clip(data["plate_score"].astype(np.float32), 1e-6, 1.0)
                 looks = looks ** (1 - PLATE_SCORE_WEIGHT) * plate**PLATE_SCORE_WEIGHT
-            score = looks * np.sqrt(np.clip(text_confidence, 0.0, 1.0))
+            score = looks * reads
             dets = Detections(dets.xyxy, confidence=score, class_id=dets.class_id, data=data)
-            # a plate found both in the whole image and in a tile: the box that reads best
+            # a plate found both in the whole image and in a tile: the box that reads best (the
+            # plate score, of windows around one plate, tells plates from other things)
             plates = np.flatnonzero(keep)
-            dets = dets[plates[nms(dets.xyxy[plates], score[plates], NMS_IOU)]]
+            kept = plates[
+                nms(dets.xyxy[plates], (dets.data["detector_score"] * reads)[plates], NMS_IOU)
+            ]
+            dets = dets[kept[np.argsort(-score[kept], kind="stable")]]
         return Result(
             source=source_name(image, context),
             modality=self.name,
