@@ -14,6 +14,7 @@ from imaging.results import Detections, Result
 
 __all__ = [
     "LEVEL_FROM_DEGREES",
+    "LOOSE_MIN_PLATE_SCORE",
     "MIN_PLATE_CHARS",
     "PLATE_SCORE_WEIGHT",
     "REFINED_BOX_IOU",
@@ -51,6 +52,12 @@ REFINED_DUP_IOU = 0.8
 # score: the detector's score ** (1 - PLATE_SCORE_WEIGHT) * that probability ** PLATE_SCORE_WEIGHT
 # (lettering on a van, badges and signs can look like a plate to the detector alone).
 PLATE_SCORE_WEIGHT = 0.5
+# A reading that fits only a catch-all format (the US one takes almost any 3-8 characters)
+# is a plate only when its plate score is at least this: on the development photos real
+# plates score 0.98 or more, and the overlay text of thermal images, lettering and badges
+# that read like a plate 0.07 or less. A reading of a country's own format is evidence enough
+# (light-on-dark plates, rarer in training, can score low).
+LOOSE_MIN_PLATE_SCORE = 0.1
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -176,6 +183,9 @@ class AnprAnalyzer(AnalyzerBase):
                 if _completes(reading, texts[k]):
                     texts[k], corners[k] = reading, widened[k]
         keep = np.array([_plate_like(t.text) for t in texts], bool)
+        if "plate_score" in dets.data:  # a catch-all format needs a box that looks like a plate
+            loose = np.array([not _fits_specific(t.text) for t in texts], bool)
+            keep &= ~loose | (dets.data["plate_score"] >= LOOSE_MIN_PLATE_SCORE)
         if len(dets):
             alternatives = _object_array(
                 [

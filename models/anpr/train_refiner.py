@@ -11,10 +11,13 @@ Training windows come from the real development photographs of ``../shared/data/
 plate of a random format put in its place, or a plate pasted elsewhere in the scene (as the
 detector's trainer does), with the scene first brought to a random size so that the plate is
 16-280 pixels wide, JPEG-compressed, blurred and noised, around a box shifted and stretched as
-the detector's boxes are (``jitter_box``). The loss is the L1 error of each edge in units of
-the plate's own width (x) and height (y).
+the detector's boxes are (``jitter_box``). With ``--negatives`` a share of the windows is
+around no plate (the shipped detector's boxes off the plates of the training photos, text drawn
+onto a scene, random places), and the model also gives the probability that the window's box
+holds a plate (a second ONNX output, ``plate``). The loss is the L1 error of each edge in units
+of the plate's own width (x) and height (y), plus a tenth of the plate-or-not cross-entropy.
 
-    python models/anpr/train_refiner.py --minutes 15        # train, evaluate, export
+    python models/anpr/train_refiner.py --minutes 14 --samples 170000 --negatives 0.3  # shipped
     python models/anpr/train_refiner.py --evaluate-only     # evaluate the shipped model
 
 Seeds are fixed; the run is repeatable on one machine up to thread scheduling.

@@ -96,9 +96,22 @@ def test_plate_scores_come_from_a_refiner_that_gives_them(tmp_path):
     # the model gives back the box its window was cut around, pass after pass
     assert np.allclose(boxes, given, atol=0.01)
     assert np.allclose(refine_boxes(photo, given, model=model), boxes)
-    shipped_boxes, none = refine_boxes(photo, given, plate_scores=True)
-    assert shipped_boxes.shape == (3, 4)
-    assert none is None or none.shape == (3,)
+    shipped_boxes, shipped_scores = refine_boxes(photo, given, plate_scores=True)
+    assert shipped_boxes.shape == (3, 4) and shipped_scores.shape == (3,)
+
+
+def test_a_refiner_without_plate_scores_gives_none(tmp_path):
+    from onnx_graphs import constant_output_model
+
+    model = tmp_path / "boxes_only.onnx"
+    constant_output_model(
+        model, np.float32([[0.25, 1 / 3, 0.75, 2 / 3]]), input_shape=(1, 3, 48, 96)
+    )
+    photo = np.zeros((200, 400, 3), np.uint8)
+    boxes, scores = refine_boxes(
+        photo, np.float32([[40, 80, 130, 110]]), model=str(model), plate_scores=True
+    )
+    assert boxes.shape == (1, 4) and scores is None
 
 
 @pytest.mark.parametrize("scale", [0.5, 1.0])
