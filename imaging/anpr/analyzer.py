@@ -84,7 +84,10 @@ class AnprAnalyzer(AnalyzerBase):
         ONNX execution providers.
 
     A box is returned only when its reading fits some plate format (of any country), so that
-    overlay text, temperatures, street numbers and words on signs are not reported as plates.
+    overlay text, temperatures, street numbers and words on signs are not reported as plates;
+    a reading that fits only a catch-all format also needs the refiner's plate score
+    (:data:`LOOSE_MIN_PLATE_SCORE`), and a box the refiner says holds no plate is read once
+    (:data:`REFINED_MIN_PLATE_SCORE`).
     Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
     share one pattern), ``pattern``, ``text_confidence``, ``detector_score``, ``two_line``,

@@ -249,7 +249,8 @@ def render_plate(
     light = rng.random() > 0.08
     background = np.array([245, 245, 240]) if light else np.array([25, 25, 30])
     if fmt.country in ("UK", "NL") and rng.random() < 0.5:
-        background = np.array([250, 205, 20])  # yellow rear plate
+        background = np.array([250, 205, 20])  # yellow rear plate, always with black characters
+        light = True
     background = np.clip(background + rng.integers(-15, 15, 3), 0, 255)
     ink = (20, 20, 25) if light else (235, 235, 235)
     if fmt.country == "US" and not two_line:

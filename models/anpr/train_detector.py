@@ -85,6 +85,7 @@ DISTRACTOR_SHARE = 0.0  # of the scenes that get distractor text (--distractors)
 TILT_SHARE = 0.0  # of the scenes and pasted plates seen at a strong angle (--tilt)
 SWAP_SHARE = 0.0  # of the scenes whose plate is replaced by a library plate (--swap-plates)
 US_CROP_SHARE = 0.0  # of the pasted and swapped plates that are real US crops (--us-crops)
+DARK_PLATE_SHARE = 0.0  # of the pasted and swapped plates turned light-on-dark (the refiner's)
 
 
 def render_plate(rng: np.random.Generator) -> np.ndarray:
@@ -158,12 +159,22 @@ def _takes_us_crop(rng: np.random.Generator) -> bool:
     return bool(US_CROP_SHARE) and rng.random() < US_CROP_SHARE
 
 
+def _darkened(plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``plate``, or (``DARK_PLATE_SHARE`` of the time) its negative: light characters on a
+    dark plate, as on military, police and diplomatic plates."""
+    if DARK_PLATE_SHARE > 0 and rng.random() < DARK_PLATE_SHARE:
+        return 255 - plate
+    return plate
+
+
 def pasted_plate(rng: np.random.Generator) -> np.ndarray:
     """The picture of a plate to put into a scene: a real US crop (``US_CROP_SHARE``), a plate
     of a supported format (``LIBRARY_PLATE_SHARE``) or the trainer's plate-like picture."""
     if _takes_us_crop(rng):
-        return real_us_plate(rng)
-    return library_plate(rng) if rng.random() < LIBRARY_PLATE_SHARE else render_plate(rng)
+        return _darkened(real_us_plate(rng), rng)
+    if rng.random() < LIBRARY_PLATE_SHARE:
+        return _darkened(library_plate(rng), rng)
+    return render_plate(rng)
 
 
 def paste_plate(scene: np.ndarray, rng: np.random.Generator, occupied: list) -> np.ndarray | None:
@@ -323,7 +334,7 @@ def swap_plate(image: np.ndarray, corners: np.ndarray, rng: np.random.Generator)
     real plate is blurred out first. Returns the new plate's corners."""
     from imaging.anpr.synth import composite_plate
 
-    plate = real_us_plate(rng) if _takes_us_crop(rng) else library_plate(rng)
+    plate = _darkened(real_us_plate(rng) if _takes_us_crop(rng) else library_plate(rng), rng)
     (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
     # the real plate's area: plates of every format are about as large (520 x 112 mm EU,
     # 305 x 152 mm US, 280 x 200 mm two-line)

@@ -275,7 +275,7 @@ def _make_chunk(chunk: int, count: int, shares: tuple, hard_negatives: list) -> 
     same whichever worker makes which chunk)."""
     global SWAP_SHARE, PASTE_SHARE, NEGATIVE_SHARE
     scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE, SWAP_SHARE, PASTE_SHARE = shares[:4]
-    NEGATIVE_SHARE = shares[4]
+    NEGATIVE_SHARE, scenes.DARK_PLATE_SHARE = shares[4:]
     HARD_NEGATIVES[:] = hard_negatives
     torch.set_num_threads(1)
     rng = np.random.default_rng([SEED, chunk])
@@ -304,6 +304,7 @@ def make_pool(samples: int, chunk: int = 500) -> tuple[np.ndarray, np.ndarray]:
         SWAP_SHARE,
         PASTE_SHARE,
         NEGATIVE_SHARE,
+        scenes.DARK_PLATE_SHARE,
     )
     jobs = [
         (k, min(chunk, samples - k * chunk), shares, hard)
@@ -535,10 +536,17 @@ def main() -> None:
         "random places): the model then also gives the probability that a box holds a plate",
     )
     parser.add_argument(
+        "--dark-plates",
+        type=float,
+        default=0.0,
+        help="share of the swapped and pasted plates turned light-on-dark (their negative)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for the ONNX, its sidecar and metrics"
     )
     args = parser.parse_args()
     scenes.LIBRARY_PLATE_SHARE, scenes.US_CROP_SHARE = args.library_plates, args.us_crops
+    scenes.DARK_PLATE_SHARE = args.dark_plates
     SWAP_SHARE, PASTE_SHARE, NEGATIVE_SHARE = args.swap, args.paste, args.negatives
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)

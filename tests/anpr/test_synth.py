@@ -120,3 +120,21 @@ def test_a_plate_put_in_place_hides_the_longer_plate_it_replaces():
     )
     assert abs(float(beside.mean()) - 70) < 12  # bumper, not plate, shows beside it
     assert (scene[:80] == 70).all() and (scene[150:] == 70).all()  # the rest is untouched
+
+
+def test_yellow_plates_have_dark_characters():
+    """Dutch and British rear plates are yellow with black characters, never light ones."""
+    from imaging.anpr.formats import FORMATS
+    from imaging.anpr.synth import render_plate
+
+    rng = np.random.default_rng(7)
+    yellow = 0
+    for fmt in (f for f in FORMATS if f.country in ("NL", "UK")):
+        for _ in range(60):
+            image = render_plate(rng, fmt=fmt, two_line=False).image.astype(int)
+            r, g, b = np.median(image.reshape(-1, 3), axis=0)
+            if r > 200 and g > 160 and b < 100:
+                yellow += 1
+                white = (image.min(axis=2) > 190).mean()  # light ink: white characters
+                assert white < 0.04, white
+    assert yellow >= 20
