@@ -146,10 +146,17 @@ def refine_boxes(
         windows = refine_window(boxes)
         batch = np.stack([cut_window(rgb, win) for win in windows])
         tensor = batch.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
-        outputs = session.run(None, {name: tensor})
-        unit = np.asarray(outputs[0], np.float32).reshape(-1, 4)
+        outputs = [np.asarray(out, np.float32) for out in session.run(None, {name: tensor})]
+        if outputs[0].size != 4 * len(boxes) or (gives_scores and outputs[1].size != len(boxes)):
+            from imaging._shared.errors import ModelError
+
+            raise ModelError(
+                f"box refiner {model!r}: expected boxes ({len(boxes)}, 4) and plate scores "
+                f"({len(boxes)},), got shapes {[out.shape for out in outputs]}"
+            )
+        unit = outputs[0].reshape(-1, 4)
         if gives_scores and done == 0:
-            scores = np.asarray(outputs[1], np.float32).reshape(-1)
+            scores = outputs[1].reshape(-1)
         scale = np.repeat(windows[:, 2:4], 2, axis=0).reshape(-1, 4)
         origin = np.tile(windows[:, 0:2], 2)
         boxes = unit * scale + origin

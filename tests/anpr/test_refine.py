@@ -142,3 +142,15 @@ def test_refined_boxes_fit_real_plates_better_than_the_detectors(held_back_photo
     assert len(before) >= 25
     assert np.mean(after) >= np.mean(before) + 0.015, (np.mean(before), np.mean(after))
     assert np.sum(np.array(after) >= 0.7) >= np.sum(np.array(before) >= 0.7) + 1
+
+
+def test_a_model_of_another_layout_is_named_in_a_clear_error(tmp_path):
+    from onnx_graphs import constant_output_model
+
+    from imaging import ModelError
+
+    model = tmp_path / "three_numbers.onnx"
+    constant_output_model(model, np.float32([[0.1, 0.2, 0.3]]), input_shape=(1, 3, 48, 96))
+    photo = np.zeros((200, 400, 3), np.uint8)
+    with pytest.raises(ModelError, match="box refiner"):
+        refine_boxes(photo, np.float32([[40, 80, 130, 110]]), model=str(model))
