@@ -168,6 +168,7 @@ class AnprAnalyzer(AnalyzerBase):
         if self.refiner is not None and len(dets):
             with stage(timings, "refine"):
                 dets = self._with_refined_boxes(rgb, dets)
+        plate_score = dets.data.get("plate_score")  # None: no refiner, or one without scores
         with stage(timings, "rectify"):
             corners = dets.data["corners"].copy()
             crops = [rectify(rgb, quad) for quad in corners]
@@ -184,19 +185,19 @@ class AnprAnalyzer(AnalyzerBase):
         with stage(timings, "rectify"):
             widened = [widen_corners(quad, WIDEN_ACROSS, WIDEN_DOWN) for quad in corners]
             cut_again = [k for k, t in enumerate(texts) if not 0 < len(t.text) < MIN_PLATE_CHARS]
-            if "plate_score" in dets.data:
-                looks = dets.data["plate_score"] >= REFINED_MIN_PLATE_SCORE
-                cut_again = [k for k in cut_again if looks[k]]
+            if plate_score is not None:
+                cut_again = [k for k in cut_again if plate_score[k] >= REFINED_MIN_PLATE_SCORE]
             wider_crops = [rectify(rgb, widened[k]) for k in cut_again]
         with stage(timings, "read_text"):
             wider = self._read(wider_crops, countries)
             for k, reading in zip(cut_again, wider, strict=True):
                 if _completes(reading, texts[k]):
                     texts[k], corners[k] = reading, widened[k]
-        keep = np.array([_plate_like(t.text) for t in texts], bool)
-        if "plate_score" in dets.data:  # a catch-all format needs a box that looks like a plate
-            loose = np.array([not _fits_specific(t.text) for t in texts], bool)
-            keep &= ~loose | (dets.data["plate_score"] >= LOOSE_MIN_PLATE_SCORE)
+        fitting = [match_plate(t.text) for t in texts]  # specific formats first
+        keep = np.array([_plate_like(t.text, f) for t, f in zip(texts, fitting, strict=True)], bool)
+        if plate_score is not None:  # a catch-all format needs a box that looks like a plate
+            loose = np.array([not f or f[0].loose for f in fitting], bool)
+            keep &= ~loose | (plate_score >= LOOSE_MIN_PLATE_SCORE)
         if len(dets):
             alternatives = _object_array(
                 [
@@ -211,7 +212,9 @@ class AnprAnalyzer(AnalyzerBase):
                 detector_score=dets.confidence.astype(np.float32),
                 text=np.array([t.text for t in texts], dtype=object),
                 country=np.array([t.country for t in texts], dtype=object),
-                countries=_object_array([_countries_fitting(t) for t in texts]),
+                countries=_object_array(
+                    [_countries_fitting(t, f) for t, f in zip(texts, fitting, strict=True)]
+                ),
                 pattern=np.array([t.pattern for t in texts], dtype=object),
                 text_confidence=np.round(text_confidence, 4),
                 two_line=np.array([t.two_line for t in texts], bool),
@@ -221,8 +224,8 @@ class AnprAnalyzer(AnalyzerBase):
             # with text get a detector score but a low reading confidence
             reads = np.sqrt(np.clip(text_confidence, 0.0, 1.0))
             looks = dets.confidence
-            if "plate_score" in data:
-                plate = np.clip(data["plate_score"].astype(np.float32), 1e-6, 1.0)
+            if plate_score is not None:
+                plate = np.clip(plate_score, 1e-6, 1.0)
                 looks = looks ** (1 - PLATE_SCORE_WEIGHT) * plate**PLATE_SCORE_WEIGHT
             score = looks * reads
             dets = Detections(dets.xyxy, confidence=score, class_id=dets.class_id, data=data)
@@ -287,10 +290,11 @@ def _object_array(items: list) -> np.ndarray:
     return out
 
 
-def _countries_fitting(reading: PlateText) -> list[str]:
-    """Every country with a specific format the text fits, the reported country first:
-    identical patterns (FR, IT and SK write AB123CD) cannot be told apart by the text."""
-    found = [f.country for f in match_plate(reading.text) if not f.loose]
+def _countries_fitting(reading: PlateText, fitting: list) -> list[str]:
+    """Every country with a specific format the text fits (``fitting``: its
+    :func:`match_plate`), the reported country first: identical patterns (FR, IT and SK write
+    AB123CD) cannot be told apart by the text."""
+    found = [f.country for f in fitting if not f.loose]
     if reading.country:
         found.insert(0, reading.country)
     return list(dict.fromkeys(found))
@@ -317,8 +321,10 @@ def _completes(wider: PlateText, first: PlateText) -> bool:
     return first.text in wider.text or wider.confidence > first.confidence
 
 
-def _plate_like(text: str) -> bool:
+def _plate_like(text: str, fitting: list | None = None) -> bool:
     """Whether a reading could be a plate: long enough and of some plate format (of any
     country: a restriction by ``countries`` shapes the decoding, but a foreign vehicle still
-    crosses). Overlay text, temperatures, street numbers and words fit none."""
-    return len(text) >= MIN_PLATE_CHARS and bool(match_plate(text))
+    crosses). Overlay text, temperatures, street numbers and words fit none. ``fitting``: the
+    text's :func:`match_plate`, when already known."""
+    fitting = match_plate(text) if fitting is None else fitting
+    return len(text) >= MIN_PLATE_CHARS and bool(fitting)

@@ -93,6 +93,21 @@ def _scene_and_plate(photos: list[dict], rng: np.random.Generator) -> tuple[np.n
     return image, quad
 
 
+def _annotated_box(item: dict, scale: float = 1.0) -> np.ndarray:
+    """The annotated plate's upright box (x0, y0, x1, y1) of a photo brought to ``scale``."""
+    c = item["corners"] * scale
+    return np.r_[c.min(axis=0), c.max(axis=0)]
+
+
+def _photo_at(item: dict, scale: float = 1.0) -> np.ndarray:
+    """The photo (RGB) brought to ``scale`` of its size (area down, bilinear up)."""
+    image = scenes._decoded(str(item["path"]))
+    if scale == 1.0:
+        return image
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
 def _overlaps(box: np.ndarray, plate: np.ndarray, most: float = 0.2) -> bool:
     """Whether ``box`` covers more than ``most`` of the ``plate`` box."""
     ix = min(box[2], plate[2]) - max(box[0], plate[0])
@@ -115,8 +130,7 @@ def _scene_and_non_plate(
         return scenes._decoded(str(photos[index]["path"])), box
     item = photos[int(rng.integers(len(photos)))]
     image = scenes._decoded(str(item["path"]))
-    c = item["corners"]
-    plate = np.r_[c.min(axis=0), c.max(axis=0)]
+    plate = _annotated_box(item)
     h, w = image.shape[:2]
     if draw < 0.75:
         image = image.copy()  # the decoded photo is cached
@@ -143,14 +157,9 @@ def detector_false_boxes(
 
     found = []
     for index, item in enumerate(photos):
-        image = scenes._decoded(str(item["path"]))
-        c = item["corners"]
-        plate = np.r_[c.min(axis=0), c.max(axis=0)]
+        plate = _annotated_box(item)
         for scale in scales:
-            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            seen = image if scale == 1.0 else cv2.resize(image, size, interpolation=interp)
-            for box in detect_plates(seen, conf_threshold=threshold).xyxy / scale:
+            for box in detect_plates(_photo_at(item, scale), conf_threshold=threshold).xyxy / scale:
                 if not _overlaps(box, plate):
                     found.append((index, box.astype(np.float64)))
     return found
@@ -394,13 +403,7 @@ def evaluate(onnx_path: Path, scales: tuple[float, ...] = (0.5, 0.7, 1.0, 1.5)) 
     for scale in scales:
         found, ious = 0, {0: [], 1: [], 2: []}
         for item in held:
-            image = scenes._decoded(str(item["path"]))
-            if scale != 1.0:
-                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-                interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-                image = cv2.resize(image, size, interpolation=interp)
-            c = item["corners"] * scale
-            truth = np.r_[c.min(axis=0), c.max(axis=0)]
+            image, truth = _photo_at(item, scale), _annotated_box(item, scale)
             dets = detect_plates(image)
             overlaps = [_box_iou(b, truth) for b in dets.xyxy]
             if not overlaps or max(overlaps) < 0.3:
@@ -446,12 +449,7 @@ def plate_ranking(onnx_path: Path, scales: tuple[float, ...] = (0.5, 1.0)) -> di
         kinds = {"detector": ([], []), "refiner": ([], []), "mean": ([], [])}
         top = dict.fromkeys(kinds, 0)
         for item in held:
-            image = scenes._decoded(str(item["path"]))
-            if scale != 1.0:
-                size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            c = item["corners"] * scale
-            truth = np.r_[c.min(axis=0), c.max(axis=0)]
+            image, truth = _photo_at(item, scale), _annotated_box(item, scale)
             dets = detect_plates(image)
             if not len(dets):
                 continue
@@ -495,9 +493,7 @@ def moved_boxes(onnx_path: Path, amount: float = 0.15) -> dict:
     for name, (left, right) in moves.items():
         before, after = [], []
         for item in held:
-            image = scenes._decoded(str(item["path"]))
-            c = item["corners"]
-            truth = np.r_[c.min(axis=0), c.max(axis=0)]
+            image, truth = _photo_at(item), _annotated_box(item)
             width = truth[2] - truth[0]
             box = truth + np.array([left, 0.0, right, 0.0]) * width
             before.append(_box_iou(box, truth))

@@ -94,8 +94,6 @@ def test_a_catch_all_reading_needs_a_box_that_looks_like_a_plate(tmp_path, monke
     from onnx_graphs import scoring_refiner_model
 
     import imaging.anpr.analyzer as analyzer_module
-    import imaging.anpr.detect as detect_module
-    from imaging.results import Detections
 
     monkeypatch.setattr(analyzer_module, "LOOSE_MIN_PLATE_SCORE", 0.3)
     found = AnprAnalyzer(refiner=str(scoring_refiner_model(tmp_path / "scoring.onnx")))
@@ -104,17 +102,9 @@ def test_a_catch_all_reading_needs_a_box_that_looks_like_a_plate(tmp_path, monke
     read = {}
     for fmt, text in ((us, "9WQK771"), (kz, "123ABC02")):
         plate = render_plate(np.random.default_rng(5), fmt=fmt, text=text, two_line=False).image
-        h, w = plate.shape[:2]
         for background in (0, 128):
-            scene = np.full((300, 3 * w, 3), background, np.uint8)
-            scene[125 : 125 + h, w : 2 * w] = plate
-            corners = np.float32([[[w, 125], [2 * w, 125], [2 * w, 125 + h], [w, 125 + h]]])
-            box = Detections(
-                np.float32([[w, 125, 2 * w, 125 + h]]),
-                confidence=np.float32([0.9]),
-                data={"corners": corners},
-            )
-            monkeypatch.setattr(detect_module, "detect_plates", lambda *a, _box=box, **k: _box)
+            scene, corners = _plate_on_plain_scene(plate, background)
+            _detector_finds(monkeypatch, corners)
             plates = found.analyze(scene).detections
             read[fmt.country, background] = list(plates.data.get("text", []))
             scores = plates.data.get("plate_score", [])
@@ -130,8 +120,6 @@ def test_a_box_that_does_not_look_like_a_plate_is_read_once(tmp_path, monkeypatc
     from onnx_graphs import scoring_refiner_model
 
     import imaging.anpr.analyzer as analyzer_module
-    import imaging.anpr.detect as detect_module
-    from imaging.results import Detections
 
     monkeypatch.setattr(analyzer_module, "REFINED_MIN_PLATE_SCORE", 0.3)
     kz = next(f for f in FORMATS if f.country == "KZ")
@@ -147,15 +135,9 @@ def test_a_box_that_does_not_look_like_a_plate_is_read_once(tmp_path, monkeypatc
     monkeypatch.setattr(
         found, "_read", lambda crops, c: crops_read.append(len(crops)) or read(crops, c)
     )
-    box = Detections(
-        np.float32([[w, 125, 2 * w, 125 + h]]),
-        confidence=np.float32([0.9]),
-        data={"corners": np.float32([[[w, 125], [2 * w, 125], [2 * w, 125 + h], [w, 125 + h]]])},
-    )
-    monkeypatch.setattr(detect_module, "detect_plates", lambda *a, **k: box)
     for background, wider_reads in ((128, 1), (0, 0)):
-        scene = np.full((300, 3 * w, 3), background, np.uint8)
-        scene[125 : 125 + h, w : 2 * w] = plate
+        scene, corners = _plate_on_plain_scene(plate, background)
+        _detector_finds(monkeypatch, corners)
         crops_read.clear()
         assert list(found.analyze(scene).detections.data["text"]) == ["123ABC02"]
         assert crops_read[-1] == wider_reads, crops_read
@@ -320,11 +302,18 @@ def _analyze_with_box(analyzer, monkeypatch, scene: np.ndarray, corners: np.ndar
     the wider second cut is ``widen`` (the box refiner's boxes left out: only the given box
     and its wider cut are read)."""
     import imaging.anpr.analyzer as analyzer_module
-    import imaging.anpr.detect as detect_module
-    from imaging.results import Detections
 
     monkeypatch.setattr(analyzer_module, "WIDEN_ACROSS", widen)
     monkeypatch.setattr(analyzer, "refiner", None)
+    _detector_finds(monkeypatch, corners)
+    return analyzer.analyze(scene).detections
+
+
+def _detector_finds(monkeypatch, corners: np.ndarray) -> None:
+    """Make the detector find one plate, at ``corners`` (1, 4, 2), score 0.9."""
+    import imaging.anpr.detect as detect_module
+    from imaging.results import Detections
+
     (x0, y0), (x1, y1) = corners[0].min(axis=0), corners[0].max(axis=0)
     box = Detections(
         np.float32([[x0, y0, x1, y1]]),
@@ -332,7 +321,15 @@ def _analyze_with_box(analyzer, monkeypatch, scene: np.ndarray, corners: np.ndar
         data={"corners": corners.copy()},
     )
     monkeypatch.setattr(detect_module, "detect_plates", lambda *a, **k: box)
-    return analyzer.analyze(scene).detections
+
+
+def _plate_on_plain_scene(plate: np.ndarray, background: int) -> tuple[np.ndarray, np.ndarray]:
+    """``plate`` in the middle third of a plain scene of grey level ``background``, 300 pixels
+    high: the scene and the plate's corners (1, 4, 2)."""
+    h, w = plate.shape[:2]
+    scene = np.full((300, 3 * w, 3), background, np.uint8)
+    scene[125 : 125 + h, w : 2 * w] = plate
+    return scene, np.float32([[[w, 125], [2 * w, 125], [2 * w, 125 + h], [w, 125 + h]]])
 
 
 def test_plates_the_box_cut_short_are_read_from_a_wider_cut(analyzer, monkeypatch):
