@@ -101,3 +101,56 @@ def test_shear_corners_keeps_verticals_and_slopes_the_long_edges():
         assert np.isclose((quad[b, 1] - quad[a, 1]) / (quad[b, 0] - quad[a, 0]), slope)
     assert np.allclose(quad.mean(axis=0), box.mean(axis=0))  # turned about the centre
     assert np.allclose(shear_corners(box, 0.0), box)
+
+
+def test_rectify_brings_a_large_plate_down_by_area():
+    """A plate four times the crop's size: one-pixel stripes average to grey (bilinear
+    sampling alone would pick stripes and alias them into a coarse pattern)."""
+    stripes = np.zeros((400, 1200), np.uint8)
+    stripes[:, ::2] = 255
+    corners = np.float32([[100, 64], [1100, 64], [1100, 336], [100, 336]])
+    crop = rectify(stripes, corners)
+    assert crop.shape == (64, round(64 * 1000 / 272))
+    assert abs(float(crop.mean()) - 127.5) < 3 and float(crop.std()) < 8
+    direct = cv2.warpPerspective(
+        stripes,
+        cv2.getPerspectiveTransform(
+            corners, np.float32([[14, 3.84], [221, 3.84], [221, 60.16], [14, 60.16]])
+        ),
+        crop.shape[::-1],
+        flags=cv2.INTER_LINEAR,
+    )
+    assert float(direct.std()) > 30  # what the area step prevents
+
+
+@pytest.mark.parametrize("channels", [None, 1, 3, 4])
+def test_rectify_of_a_large_tilted_plate_matches_its_small_copy(channels):
+    """Bringing the photo down first or the plate during the warp gives the same crop, for
+    every channel layout, and a plate reaching past the image's edge is still cut."""
+    plate = render_plate(np.random.default_rng(11), fmt=FORMATS[3], text="A123BC77").image
+    h, w = plate.shape[:2]
+    dst = np.float32([[40, 30], [w * 4 + 40, 70], [w * 4 + 20, h * 4 + 90], [30, h * 4 + 40]])
+    big = cv2.warpPerspective(
+        plate,
+        cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]), dst),
+        (w * 4 + 60, h * 4 + 100),
+        flags=cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    grey = cv2.cvtColor(big, cv2.COLOR_RGB2GRAY)
+    image = {None: grey, 1: grey[..., None], 3: big, 4: np.dstack([big, np.full_like(grey, 255)])}[
+        channels
+    ]
+    crop = rectify(image, dst)
+    assert crop.dtype == np.uint8 and crop.shape[:2] == (64, crop.shape[1])
+    assert crop.ndim == image.ndim or (channels == 1 and crop.ndim == 2)
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    expected = rectify(small, (dst + 0.5) / 4 - 0.5)
+    difference = np.abs(crop.astype(int) - expected.astype(int))
+    assert float(difference.mean()) < 6
+    assert (
+        read_plates([crop[..., :3] if crop.ndim == 3 and crop.shape[2] == 4 else crop])[0].text
+        == "A123BC77"
+    )
+    past_edge = dst + np.float32([[-60, -50]])
+    assert rectify(image, past_edge).shape[0] == 64
