@@ -118,10 +118,11 @@ def draw(image: np.ndarray, result: Result, *, thickness: int | None = None) -> 
 
 def overlay(result: Result, source: object) -> np.ndarray:
     """The annotated picture of an analysis: ``draw`` on the analyzer's ``display`` map, else
-    its ``enhanced`` map, else the image read from ``source`` (a path or an array)."""
+    its ``enhanced`` map, else the image read from ``source`` (a path or an array; a plate
+    photo turned upright as its analyzer read it)."""
     for key in ("display", "enhanced"):
         if key in result.maps:
             return draw(result.maps[key], result)
     from imaging.io import imread
 
-    return draw(imread(source), result)
+    return draw(imread(source, upright=result.modality == "anpr"), result)

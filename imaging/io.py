@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "READ_DTYPES",
     "detect_format",
+    "exif_upright",
     "imread",
     "imwrite",
     "max_pixels_default",
@@ -129,6 +130,7 @@ def imread(
     *,
     page: int | None = None,
     max_pixels: int | None = None,
+    upright: bool = False,
 ) -> np.ndarray:
     """Read an image file (or validate an array) and return it as a numpy array.
 
@@ -143,13 +145,17 @@ def imread(
     max_pixels : int, optional
         Refuse images with more pixels than this (all pages together). Default
         :func:`max_pixels_default` (2**28 unless ``IMAGING_MAX_PIXELS`` says otherwise).
+    upright : bool
+        Turn a JPEG as its EXIF orientation tag says, as photo viewers show it (a phone
+        held upright stores its photos sideways with that tag). Default False: pixels come
+        back as stored, as measurements on them need.
 
     Returns
     -------
     ndarray
         ``(H, W)`` for grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, in the stored dtype
-        (uint8, uint16, float32...). The EXIF orientation tag of JPEGs is not applied: pixels
-        come back as stored.
+        (uint8, uint16, float32...). The EXIF orientation tag of JPEGs is applied only
+        with ``upright``.
 
     Raises
     ------
@@ -181,7 +187,7 @@ def imread(
     if isinstance(source, np.ndarray):
         return _check_array(source, "<array>", limit)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _decode(bytes(source), "<bytes>", page=page, limit=limit)
+        return _decode(bytes(source), "<bytes>", page=page, limit=limit, upright=upright)
     if not isinstance(source, (str, os.PathLike)):
         raise DTypeError(
             f"imread: expected a path, bytes or a numpy array, got {type(source).__name__}"
@@ -212,10 +218,12 @@ def imread(
         if isinstance(exc, ReadError):
             raise
         raise ReadError(f"{name}: could not be read ({exc})") from None
-    return _decode(data, name, page=page, limit=limit)
+    return _decode(data, name, page=page, limit=limit, upright=upright)
 
 
-def _decode(data: bytes, name: str, *, page: int | None, limit: int) -> np.ndarray:
+def _decode(
+    data: bytes, name: str, *, page: int | None, limit: int, upright: bool = False
+) -> np.ndarray:
     if not data:
         raise EmptyImageError(f"{name}: the file is empty (0 bytes)")
     kind = detect_format(data[:256])
@@ -236,7 +244,68 @@ def _decode(data: bytes, name: str, *, page: int | None, limit: int) -> np.ndarr
         return _read_npy(data, name, limit)
     width, height = _header_size(data, kind, name)
     _check_pixels(width * height, name, limit, f"{width}x{height}")
-    return _decode_with_opencv(data, kind, name, limit)
+    image = _decode_with_opencv(data, kind, name, limit)
+    if upright and kind == "jpeg":
+        image = exif_upright(image, _jpeg_orientation(data))
+    return image
+
+
+def exif_upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """``image`` (stored pixels) turned upright as the EXIF ``orientation`` (1-8) says; other
+    values leave it as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exif_upright(np.arange(6).reshape(2, 3), 6)  # stored turned 90 degrees anticlockwise
+    array([[3, 0],
+           [4, 1],
+           [5, 2]])
+    """
+    turned = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1),
+        8: lambda a: np.rot90(a, 1),
+    }.get(orientation)
+    return image if turned is None else np.ascontiguousarray(turned(image))
+
+
+def _jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation tag (0x0112) of a JPEG's first APP1 Exif segment; 1 (as stored)
+    when there is none or it cannot be parsed."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker in (0xDA, 0xD9) or marker in _SOF_MARKERS:
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        segment = data[pos + 4 : pos + 2 + length]
+        if marker == 0xE1 and segment[:6] == b"Exif\x00\x00":
+            return _tiff_orientation(segment[6:])
+        pos += 2 + length
+    return 1
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    (ifd,) = struct.unpack(order + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return 1
+    (count,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
+    for k in range(count):
+        entry = tiff[ifd + 2 + 12 * k : ifd + 14 + 12 * k]
+        if len(entry) < 12:
+            break
+        tag, kind = struct.unpack(order + "HH", entry[:4])
+        if tag == 0x0112 and kind == 3:  # SHORT
+            return struct.unpack(order + "H", entry[8:10])[0]
+    return 1
 
 
 def _check_pixels(pixels: int, name: str, limit: int, what: str) -> None:

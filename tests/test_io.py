@@ -19,7 +19,7 @@ from imaging import (
     UnsupportedFormatError,
     WriteError,
 )
-from imaging.io import detect_format, imread, imwrite
+from imaging.io import detect_format, exif_upright, imread, imwrite
 
 
 @pytest.fixture
@@ -313,3 +313,40 @@ def test_a_write_removes_the_temporary_files_of_killed_writers(tmp_path):
     atomic_write(tmp_path / "out.json", "{}", remove_orphans=True)
     assert (tmp_path / "out.json").read_text() == "{}"
     assert not orphan.exists() and living.exists() and other.exists()
+
+
+def jpeg_with_orientation(jpeg: bytes, orientation: int, order: str = "<") -> bytes:
+    """``jpeg`` with an APP1 Exif segment whose IFD0 holds only the orientation tag."""
+    tiff = (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, 8)
+    tiff += struct.pack(order + "H", 1) + struct.pack(order + "HHI", 0x0112, 3, 1)
+    tiff += struct.pack(order + "HH", orientation, 0) + struct.pack(order + "I", 0)
+    segment = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment + jpeg[2:]
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_turns_a_jpeg_as_opencv_does(order, orientation):
+    stored = np.zeros((48, 80, 3), np.uint8)
+    stored[:16, :24] = 255
+    stored[30:, 60:, 2] = 200
+    encoded = cv2.imencode(".jpg", stored)[1].tobytes()
+    data = jpeg_with_orientation(encoded, orientation, order)
+    shown = cv2.cvtColor(
+        cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+    )
+    assert np.array_equal(imread(data, upright=True), shown)
+    as_stored = imread(data)
+    assert as_stored.shape == (48, 80, 3)
+    assert (imread(data, upright=True).shape[:2] == (80, 48)) == (orientation >= 5)
+
+
+def test_upright_ignores_a_broken_or_absent_tag(tmp_path):
+    encoded = cv2.imencode(".jpg", np.full((10, 20, 3), 90, np.uint8))[1].tobytes()
+    broken = encoded[:2] + b"\xff\xe1\x00\x0bExif\x00\x00MM\x00" + encoded[2:]
+    assert imread(broken, upright=True).shape == (10, 20, 3)
+    assert imread(encoded, upright=True).shape == (10, 20, 3)
+    png = tmp_path / "plain.png"
+    imwrite(png, np.zeros((10, 20), np.uint8))
+    assert imread(png, upright=True).shape == (10, 20)
+    assert exif_upright(np.zeros((2, 3)), 9).shape == (2, 3)

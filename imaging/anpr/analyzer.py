@@ -83,8 +83,11 @@ class AnprAnalyzer(AnalyzerBase):
     providers : str
         ONNX execution providers.
 
-    A box is returned only when its reading fits some plate format (of any country), so that
-    overlay text, temperatures, street numbers and words on signs are not reported as plates;
+    A photo given by path or bytes is read upright as its EXIF orientation tag says (as
+    viewers show it: a phone held upright stores its photos sideways), and boxes are in
+    those pixels. A box is returned only when its reading fits some plate format (of any
+    country), so that overlay text, temperatures, street numbers and words on signs are not
+    reported as plates;
     a reading that fits only a catch-all format also needs the refiner's plate score
     (:data:`LOOSE_MIN_PLATE_SCORE`), and a box the refiner says holds no plate is read once
     (:data:`REFINED_MIN_PLATE_SCORE`).
@@ -154,7 +157,7 @@ class AnprAnalyzer(AnalyzerBase):
 
         timings: dict[str, float] = {}
         with stage(timings, "read"):
-            pixels = imread(image) if not isinstance(image, np.ndarray) else image
+            pixels = imread(image, upright=True) if not isinstance(image, np.ndarray) else image
             rgb = to_rgb8(pixels)
         with stage(timings, "detect"):
             dets = detect_plates(

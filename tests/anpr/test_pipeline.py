@@ -1,6 +1,7 @@
 """The shipped plate models end to end: detection, rectification, reading."""
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,6 +62,32 @@ def test_bundled_samples_are_read(analyzer):
             assert {"box", "score", "label", "text", "country", "countries"} <= set(item)
             assert item["countries"][0] == item["country"] or not item["country"]
     assert found >= 3
+
+
+def test_a_photo_stored_sideways_is_read_upright(analyzer, tmp_path):
+    """A phone held upright stores its photo turned, with an EXIF orientation tag: the
+    analyzer reads it as viewers show it, and boxes are in those pixels."""
+    import cv2
+
+    from imaging.draw import overlay
+    from tests.test_io import jpeg_with_orientation
+
+    sample = Path(__file__).resolve().parents[2] / "samples" / "anpr" / "vehicle_1_KZ.jpg"
+    upright = analyzer.analyze(sample)
+    assert len(upright.detections)
+    shown = imread(sample)
+    stored = np.ascontiguousarray(np.rot90(shown, 1))  # orientation 6 turns it back
+    encoded = cv2.imencode(
+        ".jpg", cv2.cvtColor(stored, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 97]
+    )[1]
+    path = tmp_path / "sideways.jpg"
+    path.write_bytes(jpeg_with_orientation(encoded.tobytes(), 6))
+    result = analyzer.analyze(path)
+    assert result.image_shape == shown.shape
+    assert result.detections.data["text"][0] == upright.detections.data["text"][0]
+    assert np.abs(result.detections.xyxy[0] - upright.detections.xyxy[0]).max() < 8
+    assert overlay(result, path).shape == shown.shape
+    assert imread(path).shape == stored.shape  # other readers keep the stored pixels
 
 
 def test_a_refiners_plate_score_has_its_say_in_the_plates_score(tmp_path):
