@@ -10,7 +10,7 @@ from imaging import ImagingError
 from imaging.anpr.analyzer import AnprAnalyzer
 from imaging.anpr.detect import detect_plates
 from imaging.anpr.formats import FORMATS, match_plate
-from imaging.anpr.read import read_plates
+from imaging.anpr.read import PlateText, read_plates
 from imaging.anpr.rectify import rectify
 from imaging.anpr.synth import augment, render_plate
 from imaging.io import imread
@@ -138,6 +138,59 @@ def test_a_catch_all_reading_needs_a_box_that_looks_like_a_plate(tmp_path, monke
             assert all((s < 0.3) == (background == 0) for s in scores)
     assert read["US", 128] == ["9WQK771"] and read["US", 0] == []  # dark: not plate-like
     assert read["KZ", 128] == read["KZ", 0] == ["123ABC02"]
+
+
+def test_a_less_sure_box_is_a_plate_when_the_refiner_confirms_it(tmp_path, monkeypatch):
+    """A box scoring from half the analyzer's threshold up to it is a plate when the refiner's
+    plate score reaches :data:`CONFIRMING_PLATE_SCORE` (the stand-in scores a window by its
+    brightness) and it reads surely as a format that tells letters from digits; without a
+    refiner, or below half the threshold, it is not."""
+    from onnx_graphs import scoring_refiner_model
+
+    from imaging.anpr.analyzer import _surely_a_plate
+
+    refiner = str(scoring_refiner_model(tmp_path / "scoring.onnx"))
+    kz = next(f for f in FORMATS if f.country == "KZ")
+    us = next(f for f in FORMATS if f.country == "US")
+    read = {}
+    for fmt, text in ((kz, "123ABC02"), (us, "9WQK771")):
+        plate = render_plate(np.random.default_rng(5), fmt=fmt, text=text, two_line=False).image
+        for background in (0, 255):
+            scene, corners = _plate_on_plain_scene(plate, background)
+            for score in (0.9, 0.2, 0.1):
+                _detector_finds(monkeypatch, corners, score)
+                for model in (refiner, None):
+                    analyzer = AnprAnalyzer(refiner=model)
+                    reads = analyzer._read
+                    crops_read = []
+                    monkeypatch.setattr(
+                        analyzer,
+                        "_read",
+                        lambda crops, c, f=reads, n=crops_read: n.append(len(crops)) or f(crops, c),
+                    )
+                    found = analyzer.analyze(scene).detections
+                    key = (fmt.country, background, score, model is not None)
+                    read[key] = list(found.data.get("text", []))
+                    read[key + ("crops",)] = sum(crops_read)
+    assert read["KZ", 255, 0.9, True] == read["KZ", 0, 0.9, False] == ["123ABC02"]
+    assert read["KZ", 255, 0.2, True] == ["123ABC02"]  # confirmed, and read once
+    assert read["KZ", 255, 0.2, True, "crops"] == 1 < read["KZ", 255, 0.9, True, "crops"]
+    assert read["KZ", 0, 0.2, True] == []  # the refiner says no plate
+    assert read["KZ", 255, 0.2, False] == []  # no refiner to confirm it
+    assert read["KZ", 255, 0.1, True] == []  # below half the threshold
+    assert read["US", 255, 0.9, True] == ["9WQK771"]
+    # a catch-all reading is not sure enough (a shorter cut of the plate may read as a
+    # country's own format)
+    assert "9WQK771" not in read["US", 255, 0.2, True]
+    assert all(any(not f.loose for f in match_plate(t)) for t in read["US", 255, 0.2, True])
+
+    def reading(text: str, confidence: float) -> PlateText:
+        return PlateText(text, "UA", "since 2004", confidence, False, ())
+
+    assert _surely_a_plate(reading("AB7333BH", 0.9), match_plate("AB7333BH"))
+    assert not _surely_a_plate(reading("AB7333BH", 0.4), match_plate("AB7333BH"))
+    assert match_plate("MMMMMK")[0].country == "PL"  # a grille read as a Polish plate ...
+    assert not _surely_a_plate(reading("MMMMMK", 0.9), match_plate("MMMMMK"))  # ... loose
 
 
 def test_a_box_that_does_not_look_like_a_plate_is_read_once(tmp_path, monkeypatch):
@@ -336,18 +389,23 @@ def _analyze_with_box(analyzer, monkeypatch, scene: np.ndarray, corners: np.ndar
     return analyzer.analyze(scene).detections
 
 
-def _detector_finds(monkeypatch, corners: np.ndarray) -> None:
-    """Make the detector find one plate, at ``corners`` (1, 4, 2), score 0.9."""
+def _detector_finds(monkeypatch, corners: np.ndarray, score: float = 0.9) -> None:
+    """Make the detector find one plate, at ``corners`` (1, 4, 2), with ``score`` (none when
+    the caller's ``conf_threshold`` is above it)."""
     import imaging.anpr.detect as detect_module
     from imaging.results import Detections
 
     (x0, y0), (x1, y1) = corners[0].min(axis=0), corners[0].max(axis=0)
     box = Detections(
         np.float32([[x0, y0, x1, y1]]),
-        confidence=np.float32([0.9]),
+        confidence=np.float32([score]),
         data={"corners": corners.copy()},
     )
-    monkeypatch.setattr(detect_module, "detect_plates", lambda *a, **k: box)
+    monkeypatch.setattr(
+        detect_module,
+        "detect_plates",
+        lambda *a, **k: box[np.flatnonzero(box.confidence >= k.get("conf_threshold", 0.3))],
+    )
 
 
 def _plate_on_plain_scene(plate: np.ndarray, background: int) -> tuple[np.ndarray, np.ndarray]:
