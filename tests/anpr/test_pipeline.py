@@ -124,18 +124,13 @@ def test_a_catch_all_reading_needs_a_box_that_looks_like_a_plate(tmp_path, monke
 
     monkeypatch.setattr(analyzer_module, "LOOSE_MIN_PLATE_SCORE", 0.3)
     found = AnprAnalyzer(refiner=str(scoring_refiner_model(tmp_path / "scoring.onnx")))
-    us = next(f for f in FORMATS if f.country == "US")
-    kz = next(f for f in FORMATS if f.country == "KZ")
     read = {}
-    for fmt, text in ((us, "9WQK771"), (kz, "123ABC02")):
-        plate = render_plate(np.random.default_rng(5), fmt=fmt, text=text, two_line=False).image
-        for background in (0, 128):
-            scene, corners = _plate_on_plain_scene(plate, background)
-            _detector_finds(monkeypatch, corners)
-            plates = found.analyze(scene).detections
-            read[fmt.country, background] = list(plates.data.get("text", []))
-            scores = plates.data.get("plate_score", [])
-            assert all((s < 0.3) == (background == 0) for s in scores)
+    for country, background, scene, corners in _us_and_kz_plates_on_plain_scenes((0, 128)):
+        _detector_finds(monkeypatch, corners)
+        plates = found.analyze(scene).detections
+        read[country, background] = list(plates.data.get("text", []))
+        scores = plates.data.get("plate_score", [])
+        assert all((s < 0.3) == (background == 0) for s in scores)
     assert read["US", 128] == ["9WQK771"] and read["US", 0] == []  # dark: not plate-like
     assert read["KZ", 128] == read["KZ", 0] == ["123ABC02"]
 
@@ -150,28 +145,17 @@ def test_a_less_sure_box_is_a_plate_when_the_refiner_confirms_it(tmp_path, monke
     from imaging.anpr.analyzer import _surely_a_plate
 
     refiner = str(scoring_refiner_model(tmp_path / "scoring.onnx"))
-    kz = next(f for f in FORMATS if f.country == "KZ")
-    us = next(f for f in FORMATS if f.country == "US")
     read = {}
-    for fmt, text in ((kz, "123ABC02"), (us, "9WQK771")):
-        plate = render_plate(np.random.default_rng(5), fmt=fmt, text=text, two_line=False).image
-        for background in (0, 255):
-            scene, corners = _plate_on_plain_scene(plate, background)
-            for score in (0.9, 0.2, 0.1):
-                _detector_finds(monkeypatch, corners, score)
-                for model in (refiner, None):
-                    analyzer = AnprAnalyzer(refiner=model)
-                    reads = analyzer._read
-                    crops_read = []
-                    monkeypatch.setattr(
-                        analyzer,
-                        "_read",
-                        lambda crops, c, f=reads, n=crops_read: n.append(len(crops)) or f(crops, c),
-                    )
-                    found = analyzer.analyze(scene).detections
-                    key = (fmt.country, background, score, model is not None)
-                    read[key] = list(found.data.get("text", []))
-                    read[key + ("crops",)] = sum(crops_read)
+    for country, background, scene, corners in _us_and_kz_plates_on_plain_scenes((0, 255)):
+        for score in (0.9, 0.2, 0.1):
+            _detector_finds(monkeypatch, corners, score)
+            for model in (refiner, None):
+                analyzer = AnprAnalyzer(refiner=model)
+                crops_read = _count_crops_read(monkeypatch, analyzer)
+                found = analyzer.analyze(scene).detections
+                key = (country, background, score, model is not None)
+                read[key] = list(found.data.get("text", []))
+                read[key + ("crops",)] = sum(crops_read)
     assert read["KZ", 255, 0.9, True] == read["KZ", 0, 0.9, False] == ["123ABC02"]
     assert read["KZ", 255, 0.2, True] == ["123ABC02"]  # confirmed, and read once
     assert read["KZ", 255, 0.2, True, "crops"] == 1 < read["KZ", 255, 0.9, True, "crops"]
@@ -210,11 +194,7 @@ def test_a_box_that_does_not_look_like_a_plate_is_read_once(tmp_path, monkeypatc
         tmp_path / "scoring.onnx", (0.25, 0.5 - h / w / 2, 0.75, 0.5 + h / w / 2)
     )
     found = AnprAnalyzer(refiner=str(model))
-    crops_read = []
-    read = found._read
-    monkeypatch.setattr(
-        found, "_read", lambda crops, c: crops_read.append(len(crops)) or read(crops, c)
-    )
+    crops_read = _count_crops_read(monkeypatch, found)
     for background, wider_reads in ((128, 1), (0, 0)):
         scene, corners = _plate_on_plain_scene(plate, background)
         _detector_finds(monkeypatch, corners)
@@ -406,6 +386,26 @@ def _detector_finds(monkeypatch, corners: np.ndarray, score: float = 0.9) -> Non
         "detect_plates",
         lambda *a, **k: box[np.flatnonzero(box.confidence >= k.get("conf_threshold", 0.3))],
     )
+
+
+def _count_crops_read(monkeypatch, analyzer: AnprAnalyzer) -> list[int]:
+    """The number of crops of each of ``analyzer``'s OCR batches, appended as it reads."""
+    counts: list[int] = []
+    read = analyzer._read
+    monkeypatch.setattr(
+        analyzer, "_read", lambda crops, c: counts.append(len(crops)) or read(crops, c)
+    )
+    return counts
+
+
+def _us_and_kz_plates_on_plain_scenes(backgrounds):
+    """(country, background, scene, corners) of a US ``9WQK771`` and a Kazakh ``123ABC02``
+    plate on plain scenes of each grey level in ``backgrounds``."""
+    for country, text in (("US", "9WQK771"), ("KZ", "123ABC02")):
+        fmt = next(f for f in FORMATS if f.country == country)
+        plate = render_plate(np.random.default_rng(5), fmt=fmt, text=text, two_line=False).image
+        for background in backgrounds:
+            yield (country, background, *_plate_on_plain_scene(plate, background))
 
 
 def _plate_on_plain_scene(plate: np.ndarray, background: int) -> tuple[np.ndarray, np.ndarray]:
