@@ -37,9 +37,13 @@ LEVEL_FROM_DEGREES = 3.0
 # and higher and read again. The wider reading replaces the first when it fits a specific
 # format with a confidence of at least WIDER_MIN_CONFIDENCE and is a longer reading of the
 # same characters, or (the first fitting only a catch-all format) holds it or is surer, or is
-# a surer, shorter reading the first holds (an edge or sticker read as a character). A crop
-# that reads one or two characters is not cut again: it holds a sticker's, emblem's or sign's
-# characters, since a plate the box cut short still shows most of its own (MIN_PLATE_CHARS).
+# a surer, shorter reading the first holds (an edge or sticker read as a character). A wider
+# reading of only a catch-all format replaces a first of no specific format that it holds,
+# and, where the first fits the catch-all too, is at least as confident (a US plate cut
+# wider can take in a sticker's or the state name's letter: 150 real US plates in the
+# held-back scenes 128 -> 129 read). A crop that reads one or two characters is not cut
+# again: it holds a sticker's, emblem's or sign's characters, since a plate the box cut
+# short still shows most of its own (MIN_PLATE_CHARS).
 WIDEN_ACROSS = 0.16
 WIDEN_DOWN = 0.06
 WIDER_MIN_CONFIDENCE = 0.5
@@ -361,7 +365,9 @@ def _completes(wider: PlateText, first: PlateText) -> bool:
         return wider.confidence >= first.confidence and _plate_like(wider.text)
     longer = len(wider.text) > len(first.text) and first.text in wider.text
     if not _fits_specific(wider.text):
-        return bool(match_plate(wider.text)) and not _fits_specific(first.text) and longer
+        if not (match_plate(wider.text) and longer and not _fits_specific(first.text)):
+            return False
+        return not match_plate(first.text) or wider.confidence >= first.confidence
     if _fits_specific(first.text):  # only a longer reading of the same characters
         return longer
     return first.text in wider.text or wider.confidence > first.confidence

@@ -549,6 +549,9 @@ PLATES_ON_REAL_CARS_FLOOR = 0.82
         (("A123BC777", 0.9), ("A123BC77", 0.8), True),  # a Russian region cut short
         (("A123BC77", 0.9), ("123BC77", 0.95), True),  # a catch-all reading completed
         (("XA123BC77", 0.9), ("A123BC77", 0.95), False),  # a catch-all longer than a plate
+        (("E197659", 0.8), ("197659", 0.99), False),  # a US plate's sticker letter taken in
+        (("E197659", 0.99), ("197659", 0.8), True),  # ... unless surer
+        (("2678B", 0.6), ("2678", 0.99), True),  # the first reading fits no format
     ],
 )
 def test_wider_reading_replaces_the_first_when_it_completes_or_trims_it(wider, first, replaces):
