@@ -354,6 +354,10 @@ class PlateReading:
     pattern: str
     confidence: float
     alternatives: tuple[tuple[str, str, float], ...]  # (text, country, score)
+    # log of the reading's probability times its prior (the format's, with the narrow-format
+    # weight, or the raw reading's penalty): comparable between decodings of one crop that
+    # read different numbers of characters
+    log_score: float = float("-inf")
 
 
 _ALPHABET_ARRAY = np.array(list(ALPHABET))
@@ -559,9 +563,11 @@ def constrained_decode(
     raw_score = raw_total / k
     ranked = sorted(candidates.items(), key=lambda kv: -kv[1][2])
     if ranked and ranked[0][1][2] >= raw_score + np.log(unconstrained_penalty) / k:
-        text, (country, name, _, total_logp) = ranked[0]
+        text, (country, name, mean, total_logp) = ranked[0]
+        log_score = mean * k
     else:
         text, country, name, total_logp = raw, "", "", raw_total
+        log_score = raw_total + float(np.log(unconstrained_penalty))
     alternatives = ()
     if ranked:  # each reading's share of the formats' posterior
         posterior = np.array([v[2] for _, v in ranked]) * k
@@ -575,4 +581,4 @@ def constrained_decode(
         weights = np.exp(np.array([v[3] for _, v in ranked]) - total_logp)
         share = float(1.0 / max(weights.sum(), 1.0))
     confidence = float(np.clip(np.exp(total_logp) * share, 0.0, 1.0))
-    return PlateReading(text, country, name, confidence, alternatives)
+    return PlateReading(text, country, name, confidence, alternatives, log_score)

@@ -10,7 +10,7 @@ reading order by the country rule (:data:`TWO_LINE_RULES`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +43,11 @@ TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one li
 TWO_LINE_RETRY_BELOW = 0.9  # one-line confidence under which a squarish crop is read again
 TWO_LINE_LONGER_MIN_CONFIDENCE = 0.2  # a longer two-line reading still needs this confidence
 TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # a two-line reading must fit one of these
+# A reading of only a catch-all format is decoded again with a character the greedy
+# CTC path left out (the blank won its frame, the character had at least this probability),
+# and that reading is kept when it fits a country's own format and its probability times the
+# format's prior, times the path's (the character's over the blank's), is the higher.
+WEAK_CHARACTER_PROBABILITY = 0.1
 
 
 @dataclass(frozen=True)
@@ -195,10 +200,48 @@ def ctc_segments(probs: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
 
 
 def _decode_view(probs: np.ndarray, countries: Sequence[str] | None) -> PlateReading:
-    slots, _ = ctc_segments(probs)
+    slots, spans = ctc_segments(probs)
     if len(slots) == 0:
         return PlateReading("", "", "", 0.0, ())
-    return constrained_decode(slots, countries=countries)
+    reading = constrained_decode(slots, countries=countries)
+    if not reading.country or _specific(reading):
+        return reading
+    best = reading
+    for frame, char in _weak_characters(probs, spans):
+        at = sum(start < frame for start, _ in spans)
+        row = probs[frame, 1:] / max(float(probs[frame, 1:].sum()), 1e-12)
+        longer = constrained_decode(np.insert(slots, at, row, axis=0), countries=countries)
+        path = float(np.log(probs[frame, 1 + char] / max(float(probs[frame, 0]), 1e-12)))
+        if _specific(longer) and longer.log_score + path > best.log_score:
+            share = 1.0 / (1.0 + np.exp(reading.log_score - longer.log_score - path))
+            best = replace(
+                longer, confidence=longer.confidence * share, log_score=longer.log_score + path
+            )
+    return best
+
+
+def _weak_characters(probs: np.ndarray, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(frame, character index) of the characters the greedy CTC path left out: frames
+    where the blank wins but a character has at least :data:`WEAK_CHARACTER_PROBABILITY`,
+    apart from the slots read (the most probable frame of each run; at most two, the
+    likeliest)."""
+    best = probs.argmax(axis=1)
+    chars = probs[:, 1:].argmax(axis=1)
+    weak = (best == 0) & (probs[:, 1:].max(axis=1) >= WEAK_CHARACTER_PROBABILITY)
+    found: list[tuple[float, int, int]] = []
+    for frame in np.flatnonzero(weak).tolist():
+        char = int(chars[frame])
+        beside = [f for f in (frame - 1, frame + 1) if 0 <= f < len(best)]
+        if any(best[f] == 1 + char for f in beside):
+            continue  # the same character as a slot next to it: that slot, read longer
+        p = float(probs[frame, 1 + char])
+        if found and found[-1][1] == frame - 1 and found[-1][2] == char:
+            if p > found[-1][0]:
+                found[-1] = (p, frame, char)
+            continue
+        found.append((p, frame, char))
+    found.sort(reverse=True)
+    return [(frame, char) for _, frame, char in found[:2]]
 
 
 def read_plates(

@@ -273,3 +273,48 @@ def test_histogram_percentiles_equal_numpys():
             values = (rng.random(n) * top).astype(dtype).reshape(-1, 1)
             q = (0, 2, 5, 50, 95, 98, 100)
             assert np.allclose(_percentiles(values, q), np.percentile(values, q), atol=1e-9)
+
+
+def _ctc(frames: list[dict[str, float]]) -> np.ndarray:
+    """A CTC probability matrix (blank first) from per-frame ``{character: probability}``
+    (``"_"`` the blank; what a frame does not name shares the rest evenly)."""
+    out = np.zeros((len(frames), 1 + len(ALPHABET)))
+    for t, frame in enumerate(frames):
+        for char, p in frame.items():
+            out[t, 0 if char == "_" else 1 + ALPHABET.index(char)] = p
+        rest = np.flatnonzero(out[t] == 0)
+        out[t, rest] = max(1.0 - out[t].sum(), 0.0) / len(rest)
+    return out
+
+
+def _frames(text: str, weak: dict[int, tuple[str, float]] | None = None) -> list[dict]:
+    """Each character of ``text`` read surely between blanks; ``weak`` = {blank frame after
+    character i: (character, probability)} puts a character the blank still wins."""
+    weak = weak or {}
+    frames: list[dict] = [{"_": 0.999}]
+    for i, char in enumerate(text):
+        frames.append({char: 0.99})
+        frames.append(
+            {"_": 1 - weak[i][1] - 1e-3, weak[i][0]: weak[i][1]} if i in weak else {"_": 0.999}
+        )
+    return frames
+
+
+def test_a_character_the_greedy_path_left_out_completes_a_countrys_format():
+    """A Ukrainian ``AO1306CH`` whose round ``O`` lost its frame to the blank reads as the
+    catch-all ``A1306CH``; with the ``O`` at 0.3 the Ukrainian reading (a narrow format, a
+    priori likelier) wins, less sure than the characters read; at 0.05 (under
+    :data:`WEAK_CHARACTER_PROBABILITY`) it does not. A reading of a country's own format and
+    one that fits no format are left as they are."""
+    from imaging.anpr.read import _decode_view
+
+    assert _decode_view(_ctc(_frames("A1306CH")), None).text == "A1306CH"
+    found = _decode_view(_ctc(_frames("A1306CH", {0: ("O", 0.3)})), None)
+    assert (found.text, found.country) == ("AO1306CH", "UA")
+    assert 0.2 < found.confidence < 0.9
+    assert _decode_view(_ctc(_frames("A1306CH", {0: ("O", 0.05)})), None).text == "A1306CH"
+    # no format fits the longer reading: the catch-all one stays
+    assert _decode_view(_ctc(_frames("A1306CH", {6: ("7", 0.3)})), None).text == "A1306CH"
+    specific = _decode_view(_ctc(_frames("AO1306CH", {7: ("7", 0.4)})), None)
+    assert specific.text == "AO1306CH"
+    assert _decode_view(_ctc(_frames("LR", {1: ("0", 0.4)})), None).text == "LR"
