@@ -39,7 +39,7 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CYRILLIC_LOOKALIKES = "ABEKMHOPCTYX"  # RU/KZ/BY letters written with Latin look-alikes
-BY_LETTERS = "ABEIKMHOPCTX"
+BY_LETTERS = "ABEIKMHOPCTX"  # BY and UA letters (Cyrillic, І included)
 KZ_REGIONS: dict[str, str] = {
     "01": "Astana",
     "02": "Almaty",
@@ -119,7 +119,8 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("KG", "private since 2016", rf"^{_D}{{5}}{_L}{{3}}$", "01123ABC"),
     PlateFormat("KG", "legal since 2016", rf"^{_D}{{5}}{_L}{{2}}$", "01123AB"),
     PlateFormat("AM", "since 2014", rf"^{_D}{{2,3}}{_L}{{2}}{_D}{{2,3}}$", "12AB345"),
-    PlateFormat("UA", "since 2004", rf"^{_L}{{2}}{_D}{{4}}{_L}{{2}}$", "AA1234BB"),
+    # the twelve Cyrillic letters that look Latin, as on Belarusian plates
+    PlateFormat("UA", "since 2004", rf"^{_B}{{2}}{_D}{{4}}{_B}{{2}}$", "AA1234BB"),
     PlateFormat("DE", "standard", rf"^{_L}{{1,3}}{_L}{{1,2}}{_D}{{1,4}}[EH]?$", "MAB1234"),
     PlateFormat("UK", "since 2001", rf"^{_L}{{2}}{_D}{{2}}{_L}{{3}}$", "AB12CDE"),
     PlateFormat("FR", "SIV since 2009", rf"^{_L}{{2}}{_D}{{3}}{_L}{{2}}$", "AB123CD"),
