@@ -31,6 +31,7 @@ __all__ = [
     "TWO_LINE_COUNTRIES",
     "TWO_LINE_MAX_ASPECT",
     "TWO_LINE_RETRY_BELOW",
+    "WEAK_CHARACTER_PROBABILITY",
     "PlateText",
     "ctc_segments",
     "plate_views",
@@ -207,7 +208,7 @@ def _decode_view(probs: np.ndarray, countries: Sequence[str] | None) -> PlateRea
     if not reading.country or _specific(reading):
         return reading
     best = reading
-    for frame, char in _weak_characters(probs, spans):
+    for frame, char in _weak_characters(probs):
         at = sum(start < frame for start, _ in spans)
         row = probs[frame, 1:] / max(float(probs[frame, 1:].sum()), 1e-12)
         longer = constrained_decode(np.insert(slots, at, row, axis=0), countries=countries)
@@ -220,7 +221,7 @@ def _decode_view(probs: np.ndarray, countries: Sequence[str] | None) -> PlateRea
     return best
 
 
-def _weak_characters(probs: np.ndarray, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _weak_characters(probs: np.ndarray) -> list[tuple[int, int]]:
     """(frame, character index) of the characters the greedy CTC path left out: frames
     where the blank wins but a character has at least :data:`WEAK_CHARACTER_PROBABILITY`,
     apart from the slots read (the most probable frame of each run; at most two, the
