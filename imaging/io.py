@@ -246,7 +246,7 @@ def _decode(
     _check_pixels(width * height, name, limit, f"{width}x{height}")
     image = _decode_with_opencv(data, kind, name, limit)
     if upright and kind == "jpeg":
-        image = exif_upright(image, _jpeg_orientation(data))
+        image = exif_upright(image, _jpeg_orientation(data, name))
     return image
 
 
@@ -274,19 +274,16 @@ def exif_upright(image: np.ndarray, orientation: int) -> np.ndarray:
     return image if turned is None else np.ascontiguousarray(turned(image))
 
 
-def _jpeg_orientation(data: bytes) -> int:
-    """The EXIF orientation tag (0x0112) of a JPEG's first APP1 Exif segment; 1 (as stored)
-    when there is none or it cannot be parsed."""
-    pos, n = 2, len(data)
-    while pos + 4 <= n and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker in (0xDA, 0xD9) or marker in _SOF_MARKERS:
+def _jpeg_orientation(data: bytes, name: str) -> int:
+    """The EXIF orientation tag (0x0112) of a JPEG's first APP1 Exif segment before its frame
+    header; 1 (as stored) when there is none or it cannot be parsed."""
+    for marker, pos in _jpeg_segments(data, name):
+        if marker in _SOF_MARKERS:
             break
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         segment = data[pos + 4 : pos + 2 + length]
         if marker == 0xE1 and segment[:6] == b"Exif\x00\x00":
             return _tiff_orientation(segment[6:])
-        pos += 2 + length
     return 1
 
 
@@ -335,7 +332,8 @@ def _header_size(data: bytes, kind: str, name: str) -> tuple[int, int]:
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-def _jpeg_size(data: bytes, name: str) -> tuple[int, int]:
+def _jpeg_segments(data: bytes, name: str):
+    """(marker, byte position) of each segment of a JPEG's header, up to its start of scan."""
     pos = 2
     n = len(data)
     while pos + 4 <= n:
@@ -348,17 +346,22 @@ def _jpeg_size(data: bytes, name: str) -> tuple[int, int]:
         if marker in (0x01, *range(0xD0, 0xD8)):
             pos += 2
             continue
+        if marker == 0xDA:
+            return
+        yield marker, pos
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        pos += 2 + length
+
+
+def _jpeg_size(data: bytes, name: str) -> tuple[int, int]:
+    for marker, pos in _jpeg_segments(data, name):
         if marker in _SOF_MARKERS:
-            if pos + 9 > n:
+            if pos + 9 > len(data):
                 break
             height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
             if width == 0 or height == 0:
                 raise EmptyImageError(f"{name}: JPEG header says {width}x{height} pixels")
             return width, height
-        if marker == 0xDA:  # start of scan before any frame header
-            break
-        pos += 2 + length
     raise TruncatedImageError(f"{name}: JPEG ends before its frame header (SOF)")
 
 

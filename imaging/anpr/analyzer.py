@@ -194,14 +194,12 @@ class AnprAnalyzer(AnalyzerBase):
         if self.refiner is not None and len(dets):
             with stage(timings, "refine"):
                 dets = self._with_refined_boxes(rgb, dets)
-        plate_score = dets.data.get("plate_score")  # None: no refiner, or one without scores
+        read = dets.confidence >= self.conf_threshold
+        if "plate_score" in dets.data:  # the detector's less sure boxes the refiner confirms
+            read |= dets.data["plate_score"] >= CONFIRMING_PLATE_SCORE
+        dets = dets[np.flatnonzero(read)]
         sure = dets.confidence >= self.conf_threshold
-        if plate_score is not None:  # the detector's less sure boxes the refiner confirms
-            dets = dets[np.flatnonzero(sure | (plate_score >= CONFIRMING_PLATE_SCORE))]
-            sure = dets.confidence >= self.conf_threshold
-            plate_score = dets.data["plate_score"]
-        else:
-            dets, sure = dets[np.flatnonzero(sure)], sure[sure]
+        plate_score = dets.data.get("plate_score")  # None: no refiner, or one without scores
         with stage(timings, "rectify"):
             corners = dets.data["corners"].copy()
             crops = [rectify(rgb, quad) for quad in corners]
@@ -217,10 +215,10 @@ class AnprAnalyzer(AnalyzerBase):
                     texts[k], corners[k] = reading, levelled[k]
         with stage(timings, "rectify"):
             widened = [widen_corners(quad, WIDEN_ACROSS, WIDEN_DOWN) for quad in corners]
-            cut_again = [k for k, t in enumerate(texts) if not 0 < len(t.text) < MIN_PLATE_CHARS]
-            if plate_score is not None:
-                cut_again = [k for k in cut_again if plate_score[k] >= REFINED_MIN_PLATE_SCORE]
-            cut_again = [k for k in cut_again if sure[k]]
+            widen = sure if plate_score is None else sure & (plate_score >= REFINED_MIN_PLATE_SCORE)
+            cut_again = [
+                k for k, t in enumerate(texts) if widen[k] and not 0 < len(t.text) < MIN_PLATE_CHARS
+            ]
             wider_crops = [rectify(rgb, widened[k]) for k in cut_again]
         with stage(timings, "read_text"):
             wider = self._read(wider_crops, countries)
@@ -233,8 +231,8 @@ class AnprAnalyzer(AnalyzerBase):
             [_surely_a_plate(t, f) for t, f in zip(texts, fitting, strict=True)], bool
         )
         if plate_score is not None:  # a catch-all format needs a box that looks like a plate
-            loose = np.array([not f or f[0].loose for f in fitting], bool)
-            keep &= ~loose | (plate_score >= LOOSE_MIN_PLATE_SCORE)
+            specific = [_fits_specific(t.text, f) for t, f in zip(texts, fitting, strict=True)]
+            keep &= np.array(specific, bool) | (plate_score >= LOOSE_MIN_PLATE_SCORE)
         if len(dets):
             alternatives = _object_array(
                 [
@@ -350,9 +348,12 @@ def _countries_fitting(reading: PlateText, fitting: list) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _fits_specific(text: str) -> bool:
-    """Whether the text fits a country's own format, not only a catch-all one."""
-    return any(not f.loose for f in match_plate(text))
+def _fits_specific(text: str, fitting: list | None = None) -> bool:
+    """Whether the text fits a country's own format, not only a catch-all one (lettering and
+    grilles read as catch-all texts). ``fitting``: the text's :func:`match_plate`, when
+    already known."""
+    fitting = match_plate(text) if fitting is None else fitting
+    return any(not f.loose for f in fitting)
 
 
 def _completes(wider: PlateText, first: PlateText) -> bool:
@@ -375,9 +376,10 @@ def _completes(wider: PlateText, first: PlateText) -> bool:
 
 def _surely_a_plate(reading: PlateText, fitting: list) -> bool:
     """Whether the reading of a box the detector was less sure of makes it a plate: a
-    confident reading of a format that tells letters from digits by position (lettering and
-    grilles read as catch-all texts)."""
-    return reading.confidence >= CONFIRMED_MIN_TEXT_CONFIDENCE and any(not f.loose for f in fitting)
+    confident reading of a format that tells letters from digits by position."""
+    return reading.confidence >= CONFIRMED_MIN_TEXT_CONFIDENCE and _fits_specific(
+        reading.text, fitting
+    )
 
 
 def _plate_like(text: str, fitting: list | None = None) -> bool:
