@@ -105,7 +105,9 @@ def plate_groups(country: str, text: str, rng: np.random.Generator) -> list[tupl
     return whole
 
 
-def _text_alpha(group: str, font_file: str | None, font: int, thickness: int) -> np.ndarray:
+def _text_alpha(
+    group: str, font_file: str | None, font: int, thickness: int, spacing=None
+) -> np.ndarray:
     """Coverage (float32, 0 to 1) of one group at a fixed glyph height of about 60 px."""
     import cv2
 
@@ -118,7 +120,7 @@ def _text_alpha(group: str, font_file: str | None, font: int, thickness: int) ->
     from imaging.anpr.formats import ALPHABET
     from imaging.anpr.synth import _ttf_coverage
 
-    return _ttf_coverage(group, font_file, rows_of=ALPHABET)
+    return _ttf_coverage(group, font_file, rows_of=ALPHABET, spacing=spacing)
 
 
 def put_groups(
@@ -130,13 +132,14 @@ def put_groups(
     *,
     font: int,
     font_file: str | None = None,
+    spacing=None,
 ) -> None:
     """Draw ``groups`` (from :func:`plate_groups`) as one line centred in ``box``: every group
     at one glyph size, the marks between them at their widths, the whole squeezed or stretched
     to fill the box like a plate's condensed lettering."""
 
     thickness = int(rng.integers(4, 7))
-    pieces = [_text_alpha(v, font_file, font, thickness) for k, v in groups if k == "text"]
+    pieces = [_text_alpha(v, font_file, font, thickness, spacing) for k, v in groups if k == "text"]
     glyph_h = max(p.shape[0] for p in pieces)
     columns, marks, x = [], [], 0
     texts = iter(pieces)

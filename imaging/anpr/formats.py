@@ -22,7 +22,9 @@ __all__ = [
     "ALPHABET",
     "COUNTRIES",
     "FORMATS",
+    "HR_AREAS",
     "KZ_REGIONS",
+    "SI_AREAS",
     "SPECIFICITY_WEIGHT",
     "TWO_LINE_RULES",
     "PlateFormat",
@@ -63,6 +65,13 @@ KZ_REGIONS: dict[str, str] = {
     "20": "Ulytau",
 }
 
+# registration areas (the first two letters), without diacritics: ČK, KŽ, PŽ, ŠI, VŽ, ŽU
+HR_AREAS = tuple(
+    "BJ BM CK DA DE DJ DU GS IM KA KC KR KT KZ MA NA NG OG OS PU PZ RI SB SI SK SL ST VK VT VU"
+    " VZ ZD ZG ZU".split()
+)
+SI_AREAS = tuple("CE GO KK KP KR LJ MB MS NM PO SG".split())
+
 _CYRILLIC_TO_LATIN = str.maketrans(
     "АВЕКМНОРСТУХІ" + "авекмнорстухі",
     "ABEKMHOPCTYXI" + "ABEKMHOPCTYXI",
@@ -80,10 +89,14 @@ class PlateFormat:
     prior: float = 1.0  # relative frequency of the format where the reader runs
     # the letter O and the digit 0 are one glyph on these plates, reported as 0
     o_is_zero: bool = False
+    # codes one of which the text starts with (registration areas); empty: any text of the
+    # pattern. The decoding's slots and narrow-format prior stay the pattern's: the codes
+    # only keep other countries' plates out of this format.
+    areas: tuple[str, ...] = ()
 
     @property
     def regex(self) -> re.Pattern:
-        return _compile(self.pattern)
+        return _compile(self.pattern, self.areas)
 
     @property
     def loose(self) -> bool:
@@ -93,7 +106,9 @@ class PlateFormat:
 
 
 @cache
-def _compile(pattern: str) -> re.Pattern:
+def _compile(pattern: str, areas: tuple[str, ...] = ()) -> re.Pattern:
+    if areas:
+        pattern = f"^(?={'|'.join(areas)}){pattern.removeprefix('^')}"
     return re.compile(pattern)
 
 
@@ -135,8 +150,15 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("LT", "standard", rf"^{_L}{{3}}{_D}{{3}}$", "ABC123"),
     PlateFormat("LV", "standard", rf"^{_L}{{2}}{_D}{{1,4}}$", "AB1234"),
     PlateFormat("EE", "standard", rf"^{_D}{{3}}{_L}{{3}}$", "123ABC"),
-    PlateFormat("HR", "standard", rf"^{_L}{{2}}{_D}{{3,4}}{_L}{{1,2}}$", "ZG1234AB"),
-    PlateFormat("SI", "standard", rf"^{_L}{{2}}[0-9A-Z]{{5}}$", "LJ12ABC"),
+    # the series' letters leave out Q, W, X and Y (not in the Croatian alphabet)
+    PlateFormat(
+        "HR",
+        "standard",
+        rf"^{_L}{{2}}{_D}{{3,4}}[A-PR-VZ]{{1,2}}$",
+        "ZG1234AB",
+        areas=HR_AREAS,
+    ),
+    PlateFormat("SI", "standard", rf"^{_L}{{2}}[0-9A-Z]{{5}}$", "LJ12ABC", areas=SI_AREAS),
     PlateFormat("BR", "1990-2018", rf"^{_L}{{3}}{_D}{{4}}$", "ABC1234"),
     PlateFormat("BR", "Mercosur since 2018", rf"^{_L}{{3}}{_D}{_L}{_D}{{2}}$", "ABC1D23"),
     # Most states print O and 0 alike, and the US annotations write 0 for the round glyph

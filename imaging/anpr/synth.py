@@ -24,6 +24,7 @@ from imaging.anpr._plate_groups import draw_crest, plate_groups, put_groups
 from imaging.anpr.formats import FORMATS, PlateFormat, _slot_sequences
 
 __all__ = [
+    "Spacing",
     "SyntheticPlate",
     "augment",
     "composite_plate",
@@ -45,6 +46,17 @@ class SyntheticPlate:
     two_line: bool
 
 
+@dataclass(frozen=True)
+class Spacing:
+    """How a TrueType font's characters are set on a plate: ``letter_spacing`` more (or, when
+    negative, less) space between them than the font's own, in units of the font's size, and
+    ``fixed_pitch`` every character centred in a cell as wide as the widest (as most plate
+    lettering is: a ``1`` stands alone in a wide cell, ``MW`` nearly touch)."""
+
+    letter_spacing: float = 0.0
+    fixed_pitch: bool = False
+
+
 def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     """A random text matching ``fmt``.
 
@@ -60,6 +72,9 @@ def random_text(fmt: PlateFormat, rng: np.random.Generator) -> str:
     for _ in range(100):
         slots = sequences[int(rng.integers(len(sequences)))]
         text = "".join(str(rng.choice(list(allowed))) for allowed in slots)
+        if fmt.areas:  # an area code in place of the first letters, no draw more
+            code = fmt.areas[sum(map(ord, text[:2])) % len(fmt.areas)]
+            text = code + text[len(code) :]
         if fmt.o_is_zero:
             text = text.replace("O", "0")
         if fmt.regex.match(text):
@@ -174,17 +189,37 @@ def _truetype(font_file: str):
     return ImageFont.truetype(font_file, 64)
 
 
-def _ttf_coverage(text: str, font_file: str, rows_of: str | None = None) -> np.ndarray:
+def _ttf_coverage(
+    text: str, font_file: str, rows_of: str | None = None, spacing: Spacing | None = None
+) -> np.ndarray:
     """Coverage (float32, 0 to 1) of ``text`` in a TrueType font at 64 points, with a 4-pixel
-    margin; its rows span the ink of ``rows_of`` (default: of ``text`` itself)."""
+    margin; its rows span the ink of ``rows_of`` (default: of ``text`` itself). ``spacing``:
+    the characters set one by one instead of with the font's own advances."""
     from PIL import Image, ImageDraw
 
     font = _truetype(font_file)
     left, top, right, bottom = font.getbbox(text)
     if rows_of is not None:
         _, top, _, bottom = font.getbbox(rows_of)
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-    ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
+    if spacing is None or len(text) < 2:
+        canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+        ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
+        return np.asarray(canvas, np.float32) / 255.0
+    advances = np.array([font.getlength(c) for c in text])
+    if spacing.fixed_pitch:  # every character centred in a cell as wide as the widest
+        offsets = (advances.max() - advances) / 2
+        advances = np.full(len(text), advances.max())
+    else:
+        offsets = np.zeros(len(text))
+    step = advances + spacing.letter_spacing * 64
+    starts = np.concatenate([[0.0], np.cumsum(step[:-1])]) + offsets
+    starts -= min(0.0, starts.min())
+    ends = [start + font.getbbox(c)[2] for start, c in zip(starts, text, strict=True)]
+    width = int(np.ceil(max(ends))) - left
+    canvas = Image.new("L", (max(width, 1) + 8, bottom - top + 8), 0)
+    draw = ImageDraw.Draw(canvas)
+    for start, character in zip(starts, text, strict=True):
+        draw.text((4 - left + float(start), 4 - top), character, font=font, fill=255)
     return np.asarray(canvas, np.float32) / 255.0
 
 
@@ -195,10 +230,11 @@ def _put_line_ttf(
     colour,
     font_file: str,
     rng: np.random.Generator,
+    spacing: Spacing | None = None,
 ) -> None:
     """Draw ``text`` from a TrueType font, squeezed or stretched to fill the box like a plate's
     condensed lettering."""
-    _ink_fitted(plate, _ttf_coverage(text, font_file), box, colour, rng)
+    _ink_fitted(plate, _ttf_coverage(text, font_file, spacing=spacing), box, colour, rng)
 
 
 def _ink_fitted(
@@ -226,10 +262,12 @@ def render_plate(
     text: str | None = None,
     two_line: bool | None = None,
     font_file: str | None = None,
+    spacing: Spacing | None = None,
 ) -> SyntheticPlate:
     """Render one plate (RGB uint8, about 50 px high for one line, 100 px for two).
 
-    ``font_file``: a TrueType font for the characters (default OpenCV's built-in font).
+    ``font_file``: a TrueType font for the characters (default OpenCV's built-in font);
+    ``spacing``: how its characters are set (default the font's own advances).
 
     Examples
     --------
@@ -254,9 +292,10 @@ def render_plate(
     background = np.clip(background + rng.integers(-15, 15, 3), 0, 255)
     ink = (20, 20, 25) if light else (235, 235, 235)
     if fmt.country == "US" and not two_line:
-        return _render_us(rng, text, font, font_file)
+        return _render_us(rng, text, font, font_file, spacing)
     if fmt.country == "BR" and not two_line:
-        return _render_br(rng, text, font, font_file, mercosur=fmt.name.startswith("Mercosur"))
+        mercosur = fmt.name.startswith("Mercosur")
+        return _render_br(rng, text, font, font_file, spacing, mercosur=mercosur)
     h = 100 if two_line else 50
     w = int(h * (1.6 if two_line else rng.uniform(4.0, 4.9)))
 
@@ -264,7 +303,7 @@ def render_plate(
         if font_file is None:
             _put_line(plate, line, where, ink, font, rng, condensed=condensed)
         else:
-            _put_line_ttf(plate, line, where, ink, font_file, rng)
+            _put_line_ttf(plate, line, where, ink, font_file, rng, spacing)
 
     plate = np.empty((h, w, 3), np.uint8)
     plate[:] = background
@@ -310,7 +349,9 @@ def render_plate(
         groups = plate_groups(fmt.country, text, rng)
         if len(groups) > 1 and rng.random() < GROUPED_SHARE:
             where = (left, 6, right, h - 6)
-            put_groups(plate, groups, where, ink, rng, font=font, font_file=font_file)
+            put_groups(
+                plate, groups, where, ink, rng, font=font, font_file=font_file, spacing=spacing
+            )
         else:
             put_line(text, (left, 6, right, h - 6))
     return SyntheticPlate(plate, text, fmt.country, bool(two_line))
@@ -352,7 +393,11 @@ def _smooth_field(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarra
 
 
 def _render_us(
-    rng: np.random.Generator, text: str, font: int, font_file: str | None
+    rng: np.random.Generator,
+    text: str,
+    font: int,
+    font_file: str | None,
+    spacing: Spacing | None = None,
 ) -> SyntheticPlate:
     """A US-style plate: 2:1, the state's name above and a slogan below the characters, date
     stickers in the corners, sometimes a picture behind and an emblem splitting the text, often
@@ -424,7 +469,8 @@ def _render_us(
         if font_file is None:
             _put_line(plate, line, (x0, lines[0], x1, lines[1]), ink, font, rng)
         else:
-            _put_line_ttf(plate, line, (x0, lines[0], x1, lines[1]), ink, font_file, rng)
+            where = (x0, lines[0], x1, lines[1])
+            _put_line_ttf(plate, line, where, ink, font_file, rng, spacing)
 
     if len(text) >= 5 and rng.random() < 0.6:  # two groups, a gap or an emblem between
         cut = int(rng.integers(2, len(text) - 1))
@@ -466,7 +512,13 @@ _BR_PLACES = (
 
 
 def _render_br(
-    rng: np.random.Generator, text: str, font: int, font_file: str | None, *, mercosur: bool
+    rng: np.random.Generator,
+    text: str,
+    font: int,
+    font_file: str | None,
+    spacing: Spacing | None = None,
+    *,
+    mercosur: bool,
 ) -> SyntheticPlate:
     """A Brazilian plate (400 x 130 mm). Until 2018: grey (red for hire vehicles) with the
     state and town in small letters along the top and ``ABC-1234`` below; Mercosur plates:
@@ -497,7 +549,7 @@ def _render_br(
     if font_file is None:
         _put_line(plate, glyphs, where, ink, font, rng)
     else:
-        _put_line_ttf(plate, glyphs, where, ink, font_file, rng)
+        _put_line_ttf(plate, glyphs, where, ink, font_file, rng, spacing)
     cv2.rectangle(plate, (0, 0), (w - 1, h - 1), ink if not mercosur else (20, 20, 25), 2)
     return SyntheticPlate(plate, text, "BR", False)
 

@@ -40,6 +40,7 @@ from train_detector import freeze_batch_norms, load_folded_convs, load_photos, s
 from imaging.anpr.formats import ALPHABET, FORMATS, match_plate, normalize_text  # noqa: E402
 from imaging.anpr.read import plate_views  # noqa: E402
 from imaging.anpr.synth import (  # noqa: E402
+    Spacing,
     SyntheticPlate,
     augment,
     composite_plate,
@@ -235,6 +236,7 @@ PHOTO_SMALL_SHARE = 0.0  # share of the photo plates seen as from farther away (
 RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
 SCENE_SHARE = 0.0  # share of synthetic plates put in photographs' scenes (--scene-share)
 US_SCENE_SHARE = 0.0  # share of the real US crops put in those scenes (--us-scene-share)
+SPACING_SHARE = 0.0  # share of TrueType plates set with other letter spacing (--spacing-share)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
@@ -274,9 +276,11 @@ def _character_draws(labels: tuple[str, ...]) -> dict[str, tuple[list[str], np.n
 def synthetic_plate(rng: np.random.Generator) -> SyntheticPlate:
     """A rendered plate of a format drawn with the trainer's shares (US, Brazilian, Russian,
     else uniform over the formats), in a TrueType font ``TTF_SHARE`` of the time."""
-    font_file = None
+    font_file, spacing = None, None
     if FONTS and rng.random() < TTF_SHARE:
         font_file = FONTS[int(rng.integers(len(FONTS)))]
+        if SPACING_SHARE and rng.random() < SPACING_SHARE:
+            spacing = Spacing(float(rng.uniform(-0.06, 0.3)), bool(rng.random() < 0.5))
     draw = rng.random()
     fmt, text = None, None
     if draw < US_SHARE:
@@ -287,7 +291,7 @@ def synthetic_plate(rng: np.random.Generator) -> SyntheticPlate:
         fmt = BR_FORMATS[int(rng.integers(len(BR_FORMATS)))]
     elif draw < US_SHARE + BR_SHARE + RU_SHARE:
         fmt = RU_FORMAT
-    return render_plate(rng, fmt=fmt, text=text, font_file=font_file)
+    return render_plate(rng, fmt=fmt, text=text, font_file=font_file, spacing=spacing)
 
 
 def training_view(image: np.ndarray, plate: SyntheticPlate) -> tuple[np.ndarray, str]:
@@ -721,6 +725,13 @@ def main() -> None:
         " from the scene as --scene-share does",
     )
     parser.add_argument(
+        "--spacing-share",
+        type=float,
+        default=0.0,
+        help="share of the TrueType plates set with other letter spacing than the font's, fixed"
+        " pitch half of the time (imaging.anpr.synth.Spacing)",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
@@ -746,12 +757,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE, US_SCENE_SHARE
-    global PHOTO_SMALL_SHARE
+    global PHOTO_SMALL_SHARE, SPACING_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     RU_SHARE = args.ru_share
     PHOTO_LIKE_SHARE, PHOTO_SMALL_SHARE = args.photo_like, args.photo_small
     SCENE_SHARE = args.scene_share
     US_SCENE_SHARE = args.us_scene_share
+    SPACING_SHARE = args.spacing_share
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"

@@ -5,6 +5,7 @@ from imaging._shared.errors import ShapeError
 from imaging.anpr.formats import (
     ALPHABET,
     FORMATS,
+    SPECIFICITY_WEIGHT,
     constrained_decode,
     match_plate,
     normalize_text,
@@ -159,8 +160,9 @@ NEGATIVE = {
     ("LT", "standard"): ["AB1234", "ABC12"],
     ("LV", "standard"): ["A1234", "AB12345"],
     ("EE", "standard"): ["12ABC", "123AB1"],
-    ("HR", "standard"): ["Z1234AB", "ZG12ABC"],
-    ("SI", "standard"): ["L12ABC", "LJ12ABCD"],
+    # a Slovak area (BA) and a series letter Croatian does not have (Q)
+    ("HR", "standard"): ["Z1234AB", "ZG12ABC", "BA2681M", "ZG1234AQ"],
+    ("SI", "standard"): ["L12ABC", "LJ12ABCD", "BA12ABC"],
     ("BR", "1990-2018"): ["AB1234", "ABC12345", "ABC1D23"],
     ("BR", "Mercosur since 2018"): ["ABC1234", "ABCD123", "AB1C23"],
     ("US", "generic"): ["ABCD", "ABCD12345"],
@@ -214,6 +216,26 @@ def test_position_decides_between_look_alikes(read, runner_up, expected, country
     probs[runner_up[0], ALPHABET.index(runner_up[1])] = 0.4
     result = constrained_decode(probs)
     assert (result.text, result.country) == (expected, country)
+
+
+def test_area_codes_keep_other_plates_out_without_a_stronger_prior():
+    """A Slovak BA268IM whose I reads as a likelier 1 fitted the Croatian pattern as BA2681M;
+    Croatian plates start with a city's code, which BA is not, so the Slovak reading wins."""
+    from imaging.anpr.formats import HR_AREAS
+
+    assert len(HR_AREAS) == 34 and all(len(code) == 2 for code in HR_AREAS)
+    probs = one_hot("BA2681M")
+    probs[5, ALPHABET.index("I")] = 0.3
+    result = constrained_decode(probs)
+    assert result.text == "BA268IM" and result.country != "HR"
+    # a Croatian plate is still Croatian, and the code weighs no more than any two letters:
+    # against the Slovak pattern only its series' 22 letters (no Q, W, X, Y) count
+    assert constrained_decode(one_hot("ZG1234AB")).country == "HR"
+    zagreb = constrained_decode(one_hot("ZG123AB"))
+    slovak = constrained_decode(one_hot("RK123AB"))
+    assert zagreb.country == "HR" and slovak.country == "FR"  # FR, IT, SK: one pattern
+    series = 2 * SPECIFICITY_WEIGHT * np.log(26 / 22)
+    assert zagreb.log_score - slovak.log_score == pytest.approx(series)
 
 
 def test_alternatives_are_ranked_and_scored():

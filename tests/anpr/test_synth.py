@@ -86,6 +86,59 @@ def test_truetype_glyphs_when_a_font_file_is_given():
     assert not np.array_equal(plate.image, default.image)
 
 
+def _sans_font() -> str:
+    import glob
+
+    fonts = sorted(glob.glob("/usr/share/fonts/truetype/*/*Sans*Bold.ttf"))
+    if not fonts:
+        pytest.skip("no TrueType sans font on this machine")
+    return fonts[0]
+
+
+def _glyph_centres(coverage: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    labels, n = ndimage.label(coverage > 0.5)
+    return np.sort([c[1] for c in ndimage.center_of_mass(coverage > 0.5, labels, range(1, n + 1))])
+
+
+def test_fixed_pitch_sets_every_character_in_an_equal_cell():
+    from imaging.anpr.synth import Spacing, _ttf_coverage
+
+    font = _sans_font()
+    own = _glyph_centres(_ttf_coverage("11WW1", font))
+    fixed = _glyph_centres(_ttf_coverage("11WW1", font, spacing=Spacing(fixed_pitch=True)))
+    assert len(own) == len(fixed) == 5
+    assert np.ptp(np.diff(fixed)) <= 1.5  # one pitch, a 1 centred in a cell as wide as a W
+    assert np.ptp(np.diff(own)) > 5  # the font's own advances: a 1 is narrower than a W
+
+
+def test_letter_spacing_widens_or_packs_the_line():
+    from imaging.anpr.synth import Spacing, _ttf_coverage
+
+    font = _sans_font()
+    own = _ttf_coverage("AB12", font).shape[1]
+    same = _ttf_coverage("AB12", font, spacing=Spacing()).shape[1]
+    wide = _ttf_coverage("AB12", font, spacing=Spacing(letter_spacing=0.25)).shape[1]
+    packed = _ttf_coverage("AB12", font, spacing=Spacing(letter_spacing=-0.05)).shape[1]
+    assert abs(same - own) <= 3  # set one by one with the font's advances: the same line
+    assert wide - own == pytest.approx(3 * 0.25 * 64, abs=3)  # three gaps, 64-point font
+    assert packed < own
+
+
+def test_spaced_plates_keep_their_text_and_draws():
+    from imaging.anpr.synth import Spacing
+
+    font = _sans_font()
+    for fmt in [f for f in FORMATS if f.country in ("US", "BR", "DE")]:
+        spaced = render_plate(
+            np.random.default_rng(3), fmt=fmt, font_file=font, spacing=Spacing(0.2, True)
+        )
+        plain = render_plate(np.random.default_rng(3), fmt=fmt, font_file=font)
+        assert spaced.text == plain.text and spaced.image.shape == plain.image.shape
+        assert not np.array_equal(spaced.image, plain.image)
+
+
 def test_russian_region_keeps_its_height_and_has_the_flag():
     """A three-digit region is squeezed sideways, as on the plates, not shrunk; RUS and the
     tricolour sit under it."""
