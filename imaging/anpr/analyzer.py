@@ -211,7 +211,9 @@ class AnprAnalyzer(AnalyzerBase):
             both = self._read(crops + levelled_crops, countries)  # one batch
             texts, again = both[: len(crops)], both[len(crops) :]
             for k, reading in zip(sloped, again, strict=True):
-                if reading.confidence > texts[k].confidence:
+                # an upright box cuts the ends of a sloped plate: its characters are read whole
+                # from the levelled cut, even when the cut-short reading was surer
+                if reading.confidence > texts[k].confidence or _completes(reading, texts[k]):
                     texts[k], corners[k] = reading, levelled[k]
         with stage(timings, "rectify"):
             widened = [widen_corners(quad, WIDEN_ACROSS, WIDEN_DOWN) for quad in corners]
@@ -357,7 +359,8 @@ def _fits_specific(text: str, fitting: list | None = None) -> bool:
 
 
 def _completes(wider: PlateText, first: PlateText) -> bool:
-    """Whether the reading of the widened crop is to replace the first reading."""
+    """Whether the reading of another cut of the plate (widened, or levelled along its slope)
+    is to replace the first reading."""
     if wider.confidence < WIDER_MIN_CONFIDENCE:
         return False
     if len(wider.text) < len(first.text) and wider.text in first.text:

@@ -240,6 +240,45 @@ def test_plates_seen_from_the_side_are_levelled_and_read(analyzer, degrees, coun
     assert abs(measured - slope) < 0.03
 
 
+def test_a_sloped_plate_cut_short_by_its_box_is_read_whole_from_the_levelled_cut(monkeypatch):
+    """An upright box around a sloped plate cuts the letters at its high end; the reading of
+    the cut is short but can be sure (a Ukrainian ``BE7425CB`` read ``BE7425``, a Latvian
+    pattern, at 0.82, and ``BE7425CB`` from the levelled cut at 0.65). The longer reading of
+    the same characters that fits a country's format wins, as for a wider cut."""
+    import cv2
+
+    from imaging.anpr.read import PlateText
+
+    ua = next(f for f in FORMATS if f.country == "UA")
+    plate = render_plate(np.random.default_rng(4), fmt=ua, text="AB1234CE", two_line=False).image
+    h, w = plate.shape[:2]
+    slope = np.tan(np.radians(-14.0))
+    shear = np.float32([[1, 0, 60], [slope, 1, 120 - slope * w / 2]])
+    inside = cv2.warpAffine(np.full((h, w), 255, np.uint8), shear, (360, 260)) > 0
+    scene = np.full((260, 360, 3), 90, np.uint8)
+    scene[inside] = cv2.warpAffine(plate, shear, (360, 260))[inside]
+    box = np.float32([[[60, 120], [60 + w, 120], [60 + w, 120 + h], [60, 120 + h]]])
+    _detector_finds(monkeypatch, box)
+    analyzer = AnprAnalyzer(refiner=None)
+    batches: list[int] = []
+
+    def scripted(crops, countries):  # the cut, then its levelled cut; then the wider cut
+        batches.append(len(crops))
+        if len(batches) == 1:
+            return [
+                PlateText("AB1234", "LV", "standard", 0.82, False, ()),
+                PlateText("AB1234CE", "UA", "since 2004", 0.65, False, ()),
+            ][: len(crops)]
+        return [PlateText("AB1234CE", "UA", "since 2004", 0.6, False, ())] * len(crops)
+
+    monkeypatch.setattr(analyzer, "_read", scripted)
+    detections = analyzer.analyze(scene).detections
+    assert batches[0] == 2  # the slope was measured and the plate cut again along it
+    assert list(detections.data["text"]) == ["AB1234CE"]
+    top_left, top_right = detections.data["corners"][0][:2]
+    assert top_right[1] < top_left[1]  # the levelled corners, rising to the right
+
+
 def test_detector_recall_on_held_back_dev_photos(held_back_photos):
     """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
     from imaging.compare.metrics import box_iou
