@@ -123,7 +123,9 @@ class AnprAnalyzer(AnalyzerBase):
     :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had cut short:
     :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``) is the detector's
     score (with the plate score, where there is one) times the square root of the reading's
-    confidence, and plates come best first.
+    confidence, and plates come best first. Of the boxes of one plate the one that reads best
+    is kept; one whose reading fits only a catch-all format gives way to a box reading the
+    same characters and one more as a country's format (the character its OCR lost).
 
     Examples
     --------
@@ -269,9 +271,9 @@ class AnprAnalyzer(AnalyzerBase):
             # a plate found both in the whole image and in a tile: the box that reads best (the
             # plate score, of windows around one plate, tells plates from other things)
             plates = np.flatnonzero(keep)
-            kept = plates[
-                nms(dets.xyxy[plates], (dets.data["detector_score"] * reads)[plates], NMS_IOU)
-            ]
+            rank = dets.data["detector_score"] * reads
+            rank[_cut_short(dets.xyxy, texts, fitting, plates)] = 0.0
+            kept = plates[nms(dets.xyxy[plates], rank[plates], NMS_IOU)]
             dets = dets[kept[np.argsort(-score[kept], kind="stable")]]
         return Result(
             source=source_name(image, context),
@@ -375,6 +377,38 @@ def _completes(wider: PlateText, first: PlateText) -> bool:
     if _fits_specific(first.text):  # only a longer reading of the same characters
         return longer
     return first.text in wider.text or wider.confidence > first.confidence
+
+
+def _cut_short(
+    boxes: np.ndarray, texts: list[PlateText], fitting: list, plates: np.ndarray
+) -> np.ndarray:
+    """Indices among ``plates`` whose reading fits only a catch-all format and is another
+    box's reading of the same plate (overlapping by :data:`NMS_IOU`) with one character
+    left out, where that reading fits a country's own format: the character the first box's
+    OCR lost (``A1306CH`` beside ``AO1306CH``)."""
+    from imaging.compare.metrics import box_iou
+
+    specific = [k for k in plates.tolist() if _fits_specific(texts[k].text, fitting[k])]
+    short = [k for k in plates.tolist() if k not in specific]
+    if not specific or not short:
+        return np.zeros(0, int)
+    overlap = box_iou(boxes[short], boxes[specific]) > NMS_IOU
+    found = [
+        k
+        for row, k in enumerate(short)
+        if any(
+            overlap[row, col] and _one_left_out(texts[k].text, texts[j].text)
+            for col, j in enumerate(specific)
+        )
+    ]
+    return np.array(found, int)
+
+
+def _one_left_out(short: str, full: str) -> bool:
+    """Whether ``short`` is ``full`` with one character left out."""
+    return len(full) == len(short) + 1 and any(
+        full[:at] + full[at + 1 :] == short for at in range(len(full))
+    )
 
 
 def _surely_a_plate(reading: PlateText, fitting: list) -> bool:

@@ -279,6 +279,26 @@ def test_a_sloped_plate_cut_short_by_its_box_is_read_whole_from_the_levelled_cut
     assert top_right[1] < top_left[1]  # the levelled corners, rising to the right
 
 
+def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way():
+    """Boxes of one plate read ``A1306CH`` (catch-all, sure) and ``AO1306CH`` (Ukrainian, less
+    sure; the O the first box's OCR lost): the Ukrainian reading is the plate. A catch-all
+    reading of another plate, or of the same plate not one character short, keeps its rank."""
+    from imaging.anpr.analyzer import _cut_short, _one_left_out
+    from imaging.anpr.read import PlateText
+
+    assert _one_left_out("A1306CH", "AO1306CH") and _one_left_out("O1306CH", "AO1306CH")
+    assert not _one_left_out("A1306C", "AO1306CH") and not _one_left_out("AX1306CH", "AO1306CH")
+    texts = [
+        PlateText(t, "", "", c, False, ())
+        for t, c in [("A1306CH", 0.98), ("AO1306CH", 0.35), ("A1306CH", 0.9), ("1306CHX", 0.9)]
+    ]
+    fitting = [match_plate(t.text) for t in texts]
+    boxes = np.float32([[0, 0, 100, 25], [2, 0, 102, 26], [300, 0, 400, 25], [1, 1, 99, 24]])
+    every = np.arange(4)
+    assert _cut_short(boxes, texts, fitting, every).tolist() == [0]  # not the far box 2
+    assert _cut_short(boxes, texts, fitting, np.array([0, 2, 3])).tolist() == []
+
+
 def test_detector_recall_on_held_back_dev_photos(held_back_photos):
     """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
     from imaging.compare.metrics import box_iou
