@@ -23,6 +23,9 @@ __all__ = [
     "REFINED_BOX_IOU",
     "REFINED_DUP_IOU",
     "REFINED_MIN_PLATE_SCORE",
+    "SHORT_CATCH_ALL_CHARS",
+    "SHORT_MIN_PLATE_SCORE",
+    "SHORT_MIN_TEXT_CONFIDENCE",
     "WIDEN_ACROSS",
     "WIDEN_DOWN",
     "AnprAnalyzer",
@@ -64,7 +67,7 @@ REFINED_MIN_PLATE_SCORE = 0.01
 # score: the detector's score ** (1 - PLATE_SCORE_WEIGHT) * that probability ** PLATE_SCORE_WEIGHT
 # (lettering on a van, badges and signs can look like a plate to the detector alone).
 PLATE_SCORE_WEIGHT = 0.5
-# A reading that fits only a catch-all format (the US one takes almost any 3-8 characters)
+# A reading that fits only a catch-all format (the US one takes almost any 4-8 characters)
 # is a plate only when its plate score is at least this: on the development photos real
 # plates score 0.98 or more, and the overlay text of thermal images, lettering and badges
 # that read like a plate 0.07 or less. A reading of a country's own format is evidence enough
@@ -83,6 +86,15 @@ LOOSE_MIN_PLATE_SCORE = 0.1
 CONFIRMED_SCORE_FRACTION = 0.5
 CONFIRMING_PLATE_SCORE = 0.9
 CONFIRMED_MIN_TEXT_CONFIDENCE = 0.5
+# A catch-all reading shorter than SHORT_CATCH_ALL_CHARS (a US plate of 4 characters, such as
+# Wyoming's 1321 or North Carolina's E074) is a plate only when the refiner is sure of the box
+# and the reading is sure: numbers, years and temperatures of 4 characters are common in
+# scenes and overlays (on the held-back scenes with real US plates pasted in, years and
+# sign lettering scored at most 0.978 and thermal overlay text 241C 0.969; the US plates of 4
+# characters 1.0, read at 0.98 or more).
+SHORT_CATCH_ALL_CHARS = 5
+SHORT_MIN_PLATE_SCORE = 0.99
+SHORT_MIN_TEXT_CONFIDENCE = 0.9
 
 
 class AnprAnalyzer(AnalyzerBase):
@@ -111,7 +123,8 @@ class AnprAnalyzer(AnalyzerBase):
     country), so that overlay text, temperatures, street numbers and words on signs are not
     reported as plates;
     a reading that fits only a catch-all format also needs the refiner's plate score
-    (:data:`LOOSE_MIN_PLATE_SCORE`), and a box the refiner says holds no plate is read once
+    (:data:`LOOSE_MIN_PLATE_SCORE`; a sure one when it has 4 characters:
+    :data:`SHORT_MIN_PLATE_SCORE`), and a box the refiner says holds no plate is read once
     (:data:`REFINED_MIN_PLATE_SCORE`).
     Each detection has ``label`` "plate", ``text``, ``country``, ``countries`` (every
     country with a specific format the text fits, ``country`` first: FR, IT and SK plates
@@ -234,9 +247,13 @@ class AnprAnalyzer(AnalyzerBase):
         keep &= sure | np.array(
             [_surely_a_plate(t, f) for t, f in zip(texts, fitting, strict=True)], bool
         )
+        specific = [_fits_specific(t.text, f) for t, f in zip(texts, fitting, strict=True)]
         if plate_score is not None:  # a catch-all format needs a box that looks like a plate
-            specific = [_fits_specific(t.text, f) for t, f in zip(texts, fitting, strict=True)]
             keep &= np.array(specific, bool) | (plate_score >= LOOSE_MIN_PLATE_SCORE)
+        scores = [None] * len(texts) if plate_score is None else plate_score.tolist()
+        keep &= np.array(
+            [_short_but_sure(*v) for v in zip(texts, specific, scores, strict=True)], bool
+        )
         if len(dets):
             alternatives = _object_array(
                 [
@@ -416,6 +433,19 @@ def _surely_a_plate(reading: PlateText, fitting: list) -> bool:
     confident reading of a format that tells letters from digits by position."""
     return reading.confidence >= CONFIRMED_MIN_TEXT_CONFIDENCE and _fits_specific(
         reading.text, fitting
+    )
+
+
+def _short_but_sure(reading: PlateText, specific: bool, plate_score: float | None) -> bool:
+    """False for a reading of fewer than :data:`SHORT_CATCH_ALL_CHARS` characters that fits
+    only a catch-all format, unless the refiner is sure the box holds a plate and the
+    reading is sure (:data:`SHORT_MIN_PLATE_SCORE`, :data:`SHORT_MIN_TEXT_CONFIDENCE`)."""
+    if specific or len(reading.text) >= SHORT_CATCH_ALL_CHARS:
+        return True
+    return (
+        plate_score is not None
+        and plate_score >= SHORT_MIN_PLATE_SCORE
+        and reading.confidence >= SHORT_MIN_TEXT_CONFIDENCE
     )
 
 

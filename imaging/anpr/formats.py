@@ -163,8 +163,9 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("BR", "Mercosur since 2018", rf"^{_L}{{3}}{_D}{_L}{_D}{{2}}$", "ABC1D23"),
     # Most states print O and 0 alike, and the US annotations write 0 for the round glyph
     # (openalpr's 751 crops and 40 photos: 336 times 0, 16 times O), so the catch-all reports
-    # it as 0 with the probabilities of both.
-    PlateFormat("US", "generic", r"^[0-9A-Z]{5,8}$", "ABC1234", o_is_zero=True),
+    # it as 0 with the probabilities of both. Some plates have 4 characters (Wyoming's
+    # county-numbered plates, vanity and special plates: 33 of the 751 crops).
+    PlateFormat("US", "generic", r"^[0-9A-Z]{4,8}$", "ABC1234", o_is_zero=True),
 )
 
 

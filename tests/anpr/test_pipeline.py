@@ -299,6 +299,28 @@ def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way(
     assert _cut_short(boxes, texts, fitting, np.array([0, 2, 3])).tolist() == []
 
 
+@pytest.mark.parametrize(
+    "text,confidence,plate_score,kept",
+    [
+        ("1321", 0.9999, 1.0, True),  # a Wyoming plate of 4 characters
+        ("241C", 0.9998, 0.969, False),  # a temperature in a thermal camera's overlay
+        ("2011", 0.89, 0.90, False),  # a year on a sign
+        ("874J", 0.8, 1.0, False),  # a plate's box, but an unsure reading
+        ("1321", 0.9999, None, False),  # no refiner to say it is a plate
+        ("ABC1234", 0.3, None, True),  # long enough: the other rules decide
+        ("AB12", 0.3, 0.2, True),  # a Latvian plate: a country's own format
+    ],
+)
+def test_a_catch_all_reading_of_4_characters_needs_a_sure_box_and_reading(
+    text, confidence, plate_score, kept
+):
+    from imaging.anpr.analyzer import _fits_specific, _short_but_sure
+    from imaging.anpr.read import PlateText
+
+    reading = PlateText(text, "", "", confidence, False, ())
+    assert _short_but_sure(reading, _fits_specific(text), plate_score) is kept
+
+
 def test_detector_recall_on_held_back_dev_photos(held_back_photos):
     """Photographs the detector never saw (every 4th of each set, as in train_detector.py)."""
     from imaging.compare.metrics import box_iou
@@ -610,7 +632,8 @@ PLATES_ON_REAL_CARS_FLOOR = 0.82
         (("XA123BC77", 0.9), ("A123BC77", 0.95), False),  # a catch-all longer than a plate
         (("E197659", 0.8), ("197659", 0.99), False),  # a US plate's sticker letter taken in
         (("E197659", 0.99), ("197659", 0.8), True),  # ... unless surer
-        (("2678B", 0.6), ("2678", 0.99), True),  # the first reading fits no format
+        (("2678B", 0.6), ("678", 0.99), True),  # the first reading fits no format
+        (("2678B", 0.6), ("2678", 0.99), False),  # a US plate of 4 characters is a reading
     ],
 )
 def test_wider_reading_replaces_the_first_when_it_completes_or_trims_it(wider, first, replaces):

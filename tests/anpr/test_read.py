@@ -75,8 +75,8 @@ def test_confidence_separates_right_from_wrong(synthetic_reads):
     conf = np.array([r.confidence for r in reads])
     right = np.array([r.text == p.text for r, p in zip(reads, plates, strict=True)])
     assert conf[right].mean() > 0.8
-    if (~right).any():
-        assert conf[~right].mean() < conf[right].mean()
+    if (~right).any():  # medians: a handful of wrong readings among hundreds of right ones
+        assert np.median(conf[~right]) < np.median(conf[right])
 
 
 def test_country_restriction():
