@@ -18,6 +18,7 @@ __all__ = [
     "CONFIRMING_PLATE_SCORE",
     "LEVEL_FROM_DEGREES",
     "LOOSE_MIN_PLATE_SCORE",
+    "MAX_LEFT_OUT",
     "MIN_PLATE_CHARS",
     "PLATE_SCORE_WEIGHT",
     "REFINED_BOX_IOU",
@@ -86,6 +87,9 @@ LOOSE_MIN_PLATE_SCORE = 0.1
 CONFIRMED_SCORE_FRACTION = 0.5
 CONFIRMING_PLATE_SCORE = 0.9
 CONFIRMED_MIN_TEXT_CONFIDENCE = 0.5
+# Of the boxes of one plate, one whose catch-all reading is another box's reading of a
+# country's format with a run of up to this many characters left out gives way to it.
+MAX_LEFT_OUT = 3
 # A catch-all reading shorter than SHORT_CATCH_ALL_CHARS (a US plate of 4 characters, such as
 # Wyoming's 1321 or North Carolina's E074) is a plate only when the refiner is sure of the box
 # and the reading is sure: numbers, years and temperatures of 4 characters are common in
@@ -138,7 +142,8 @@ class AnprAnalyzer(AnalyzerBase):
     score (with the plate score, where there is one) times the square root of the reading's
     confidence, and plates come best first. Of the boxes of one plate the one that reads best
     is kept; one whose reading fits only a catch-all format gives way to a box reading the
-    same characters and one more as a country's format (the character its OCR lost).
+    same characters and a run of a few more as a country's format (what its cut or its OCR
+    lost: :data:`MAX_LEFT_OUT`).
 
     Examples
     --------
@@ -400,9 +405,10 @@ def _cut_short(
     boxes: np.ndarray, texts: list[PlateText], fitting: list, plates: np.ndarray
 ) -> np.ndarray:
     """Indices among ``plates`` whose reading fits only a catch-all format and is another
-    box's reading of the same plate (overlapping by :data:`NMS_IOU`) with one character
-    left out, where that reading fits a country's own format: the character the first box's
-    OCR lost (``A1306CH`` beside ``AO1306CH``)."""
+    box's reading of the same plate (overlapping by :data:`NMS_IOU`) with a run of up to
+    :data:`MAX_LEFT_OUT` characters left out, where that reading fits a country's own
+    format: what the first box's cut or OCR lost (``A1306CH`` beside ``AO1306CH``, ``22420``
+    beside the Kazakh two-line ``224DG20`` whose bottom line the box cut)."""
     from imaging.compare.metrics import box_iou
 
     specific = [k for k in plates.tolist() if _fits_specific(texts[k].text, fitting[k])]
@@ -414,17 +420,19 @@ def _cut_short(
         k
         for row, k in enumerate(short)
         if any(
-            overlap[row, col] and _one_left_out(texts[k].text, texts[j].text)
+            overlap[row, col] and _run_left_out(texts[k].text, texts[j].text)
             for col, j in enumerate(specific)
         )
     ]
     return np.array(found, int)
 
 
-def _one_left_out(short: str, full: str) -> bool:
-    """Whether ``short`` is ``full`` with one character left out."""
-    return len(full) == len(short) + 1 and any(
-        full[:at] + full[at + 1 :] == short for at in range(len(full))
+def _run_left_out(short: str, full: str) -> bool:
+    """Whether ``short`` is ``full`` with one run of 1 to :data:`MAX_LEFT_OUT` characters
+    left out (a character the OCR lost, a two-line plate's bottom line cut off)."""
+    n = len(full) - len(short)
+    return 0 < n <= MAX_LEFT_OUT and any(
+        full[:at] + full[at + n :] == short for at in range(len(short) + 1)
     )
 
 

@@ -282,12 +282,14 @@ def test_a_sloped_plate_cut_short_by_its_box_is_read_whole_from_the_levelled_cut
 def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way():
     """Boxes of one plate read ``A1306CH`` (catch-all, sure) and ``AO1306CH`` (Ukrainian, less
     sure; the O the first box's OCR lost): the Ukrainian reading is the plate. A catch-all
-    reading of another plate, or of the same plate not one character short, keeps its rank."""
-    from imaging.anpr.analyzer import _cut_short, _one_left_out
+    reading of another plate, or of the same plate not short of one run, keeps its rank."""
+    from imaging.anpr.analyzer import _cut_short, _run_left_out
     from imaging.anpr.read import PlateText
 
-    assert _one_left_out("A1306CH", "AO1306CH") and _one_left_out("O1306CH", "AO1306CH")
-    assert not _one_left_out("A1306C", "AO1306CH") and not _one_left_out("AX1306CH", "AO1306CH")
+    assert _run_left_out("A1306CH", "AO1306CH") and _run_left_out("O1306CH", "AO1306CH")
+    assert _run_left_out("22420", "224DG20") and _run_left_out("12302", "123ABC02")
+    assert not _run_left_out("A1306C", "AO1306CH")  # two runs
+    assert not _run_left_out("AX1306CH", "AO1306CH") and not _run_left_out("A", "AO1306CH")
     texts = [
         PlateText(t, "", "", c, False, ())
         for t, c in [("A1306CH", 0.98), ("AO1306CH", 0.35), ("A1306CH", 0.9), ("1306CHX", 0.9)]
