@@ -119,6 +119,17 @@ def test_session_is_created_once_and_reused(tmp_path):
     assert get_session(path, intra_op_threads=1) is not get_session(path)
 
 
+def test_a_session_asked_for_again_is_not_looked_up_again(tmp_path, monkeypatch):
+    """The plate analyzer asks for three sessions per photo: a repeated request returns the
+    session without resolving the model's path again."""
+    import imaging.runtime as runtime
+
+    path = constant_output_model(tmp_path / "m.onnx", np.zeros((1, 5, 3), np.float32))
+    first = get_session(str(path))
+    monkeypatch.setattr(runtime, "model_spec", lambda model: pytest.fail("looked up again"))
+    assert get_session(str(path)) is first
+
+
 def test_idle_session_threads_sleep_unless_spinning_is_asked_for(tmp_path, monkeypatch):
     path = constant_output_model(tmp_path / "m.onnx", np.zeros((1, 5, 3), np.float32))
 
