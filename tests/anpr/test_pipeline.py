@@ -440,13 +440,21 @@ def test_text_that_fits_no_plate_format_is_not_a_plate(analyzer, shared_data):
     assert read >= 25 and false_plates <= 2, false_plates
 
 
-def _analyze_with_box(analyzer, monkeypatch, scene: np.ndarray, corners: np.ndarray, widen: float):
-    """The analyzer's plates when the detector finds one plate at ``corners`` (1, 4, 2) and
-    the wider second cut is ``widen`` (the box refiner's boxes left out: only the given box
-    and its wider cut are read)."""
+def _analyze_with_box(
+    analyzer,
+    monkeypatch,
+    scene: np.ndarray,
+    corners: np.ndarray,
+    widen: float,
+    extend: float = 0.0,
+):
+    """The analyzer's plates when the detector finds one plate at ``corners`` (1, 4, 2), the
+    wider second cut is ``widen`` and the cut extended to the right ``extend`` (the box
+    refiner's boxes left out: only the given box and its other cuts are read)."""
     import imaging.anpr.analyzer as analyzer_module
 
     monkeypatch.setattr(analyzer_module, "WIDEN_ACROSS", widen)
+    monkeypatch.setattr(analyzer_module, "EXTEND_RIGHT", extend)
     monkeypatch.setattr(analyzer, "refiner", None)
     _detector_finds(monkeypatch, corners)
     return analyzer.analyze(scene).detections
@@ -500,27 +508,35 @@ def _plate_on_plain_scene(plate: np.ndarray, background: int) -> tuple[np.ndarra
     return scene, np.float32([[[w, 125], [2 * w, 125], [2 * w, 125 + h], [w, 125 + h]]])
 
 
+def _russian_plates_cut_at(seed: int, count: int, cut: tuple[float, float]) -> list:
+    """``count`` Russian plates on plain scenes, each with a detector box ending at a random
+    fraction (in ``cut``) of its width: (scene, text, right edge, corners (1, 4, 2))."""
+    from imaging.anpr.synth import random_text
+
+    fmt = next(f for f in FORMATS if f.country == "RU")
+    rng = np.random.default_rng(seed)
+    scenes = []
+    for k in range(count):
+        text = random_text(fmt, rng)
+        plate = render_plate(np.random.default_rng(k), fmt=fmt, text=text, two_line=False).image
+        h, w = plate.shape[:2]
+        scene = np.full((200, 400, 3), 70, np.uint8)
+        scene[60 : 60 + h, 50 : 50 + w] = plate
+        right = 50 + rng.uniform(*cut) * w
+        corners = np.float32([[[50, 60], [right, 60], [right, 60 + h], [50, 60 + h]]])
+        scenes.append((scene, text, right, corners))
+    return scenes
+
+
 def test_plates_the_box_cut_short_are_read_from_a_wider_cut(analyzer, monkeypatch):
     """A detector box that ends inside a Russian plate's region box reads a catch-all
     US-like text (``H908PB8``) or a shorter region; the analyzer cuts every crop again wider
     and keeps a longer reading of the same characters that fits a specific format.
     Measured here: 4 of these 20 read without the wider cut, 14 with it."""
     import imaging.anpr.analyzer as analyzer_module
-    from imaging.anpr.synth import random_text
 
     shipped = analyzer_module.WIDEN_ACROSS
-    fmt = next(f for f in FORMATS if f.country == "RU")
-    rng = np.random.default_rng(31)
-    scenes = []
-    for k in range(20):
-        text = random_text(fmt, rng)
-        plate = render_plate(np.random.default_rng(k), fmt=fmt, text=text, two_line=False).image
-        h, w = plate.shape[:2]
-        scene = np.full((200, 400, 3), 70, np.uint8)
-        scene[60 : 60 + h, 50 : 50 + w] = plate
-        cut = 50 + rng.uniform(0.84, 0.88) * w
-        corners = np.float32([[[50, 60], [cut, 60], [cut, 60 + h], [50, 60 + h]]])
-        scenes.append((scene, text, cut, corners))
+    scenes = _russian_plates_cut_at(31, 20, (0.84, 0.88))
 
     def read(widen: float) -> list[tuple[bool, float]]:
         """Per scene: whether the plate was read, and the right edge reported."""
@@ -538,6 +554,32 @@ def test_plates_the_box_cut_short_are_read_from_a_wider_cut(analyzer, monkeypatc
     pairs = zip(cut_only, wider, cuts, strict=True)
     rescued = [(edge, cut) for (r0, _), (r1, edge), cut in pairs if r1 > r0]
     assert rescued and all(edge > cut for edge, cut in rescued)  # the widened corners reported
+
+
+def test_plates_read_without_their_region_box_are_cut_again_to_the_right(analyzer, monkeypatch):
+    """A detector box that ends where a Russian plate's region box begins reads a plate
+    without its region (``H887BX``, a Kazakh 1993-2012 shape); the wider cut (8 % more on
+    each side) does not reach the region, the cut extended to the right does
+    (:data:`EXTEND_RIGHT`) and its longer reading of the same characters is kept. Measured
+    here: 0 of these 12 read without the extended cut, 10 with it."""
+    import imaging.anpr.analyzer as analyzer_module
+
+    shipped = analyzer_module.EXTEND_RIGHT
+    widen = analyzer_module.WIDEN_ACROSS
+    scenes = _russian_plates_cut_at(37, 12, (0.74, 0.77))
+
+    def read(extend: float) -> int:
+        found = [
+            _analyze_with_box(analyzer, monkeypatch, scene, corners, widen, extend)
+            for scene, _, _, corners in scenes
+        ]
+        return sum(
+            list(f.data.get("text", [])) == [text]
+            for f, (_, text, _, _) in zip(found, scenes, strict=True)
+        )
+
+    without, extended = read(0.0), read(shipped)
+    assert extended >= without + 4, (without, extended)
 
 
 def test_catch_all_plates_the_box_cut_short_are_read_from_a_wider_cut(analyzer, monkeypatch):
