@@ -148,7 +148,8 @@ class AnprAnalyzer(AnalyzerBase):
     best: :data:`REFINED_BOX_IOU`; levelled
     along the plate's edges when the box cut its characters at a slant:
     :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had cut short:
-    :data:`WIDEN_ACROSS`) and ``alternatives``; its score (``confidence``) is the detector's
+    :data:`WIDEN_ACROSS`, or a region box it had left out: :data:`EXTEND_RIGHT`) and
+    ``alternatives``; its score (``confidence``) is the detector's
     score (with the plate score, where there is one) times the square root of the reading's
     confidence, and plates come best first. Of the boxes of one plate the one that reads best
     is kept; one whose reading fits only a catch-all format gives way to a box reading the
