@@ -51,7 +51,14 @@ class Spacing:
     """How a TrueType font's characters are set on a plate: ``letter_spacing`` more (or, when
     negative, less) space between them than the font's own, in units of the font's size, and
     ``fixed_pitch`` every character centred in a cell as wide as the widest (as most plate
-    lettering is: a ``1`` stands alone in a wide cell, ``MW`` nearly touch)."""
+    lettering is: a ``1`` stands alone in a wide cell, ``MW`` nearly touch). It applies to
+    plates drawn from a TrueType font (``render_plate(..., font_file=..., spacing=...)``).
+
+    Examples
+    --------
+    >>> Spacing(letter_spacing=0.2, fixed_pitch=True)
+    Spacing(letter_spacing=0.2, fixed_pitch=True)
+    """
 
     letter_spacing: float = 0.0
     fixed_pitch: bool = False
