@@ -262,7 +262,7 @@ class AnprAnalyzer(AnalyzerBase):
             # the beginning of a longer plate (a Russian plate whose region box the box left
             # out): cut again farther to the right
             go_on = [k for k in cut_again if _begins_a_longer_plate(texts[k].text)]
-            extended = {k: _extended_right(corners[k], EXTEND_RIGHT) for k in go_on}
+            extended = {k: widen_corners(corners[k], 0.0, right=EXTEND_RIGHT) for k in go_on}
             extended_crops = [rectify(rgb, extended[k]) for k in go_on]
         if go_on:
             with stage(timings, "read_text"):
@@ -316,7 +316,7 @@ class AnprAnalyzer(AnalyzerBase):
             # plate score, of windows around one plate, tells plates from other things)
             plates = np.flatnonzero(keep)
             rank = dets.data["detector_score"] * reads
-            rank[_cut_short(dets.xyxy, texts, fitting, plates)] = 0.0
+            rank[_cut_short(dets.xyxy, texts, specific, plates)] = 0.0
             kept = plates[nms(dets.xyxy[plates], rank[plates], NMS_IOU)]
             dets = dets[kept[np.argsort(-score[kept], kind="stable")]]
         return Result(
@@ -423,14 +423,6 @@ def _completes(wider: PlateText, first: PlateText) -> bool:
     return first.text in wider.text or wider.confidence > first.confidence
 
 
-def _extended_right(corners: np.ndarray, right: float) -> np.ndarray:
-    """A plate's quadrilateral with its right edge moved out by ``right`` of its width."""
-    quad = np.asarray(corners, np.float32).reshape(4, 2).copy()
-    width = (quad[1] - quad[0] + quad[2] - quad[3]) / 2
-    quad[1:3] += width * np.float32(right)
-    return quad
-
-
 @cache
 def _begins_a_longer_plate(text: str) -> bool:
     """Whether ``text`` fills the first slots of a pattern of a country whose plates end in
@@ -450,26 +442,27 @@ def _begins_a_longer_plate(text: str) -> bool:
 
 
 def _cut_short(
-    boxes: np.ndarray, texts: list[PlateText], fitting: list, plates: np.ndarray
+    boxes: np.ndarray, texts: list[PlateText], specific: Sequence[bool], plates: np.ndarray
 ) -> np.ndarray:
     """Indices among ``plates`` whose reading fits only a catch-all format and is another
     box's reading of the same plate (overlapping by :data:`NMS_IOU`) with a run of up to
     :data:`MAX_LEFT_OUT` characters left out, where that reading fits a country's own
-    format: what the first box's cut or OCR lost (``A1306CH`` beside ``AO1306CH``, ``22420``
-    beside the Kazakh two-line ``224DG20`` whose bottom line the box cut)."""
+    format (``specific``, per box): what the first box's cut or OCR lost (``A1306CH`` beside
+    ``AO1306CH``, ``22420`` beside the Kazakh two-line ``224DG20`` whose bottom line the box
+    cut)."""
     from imaging.compare.metrics import box_iou
 
-    specific = [k for k in plates.tolist() if _fits_specific(texts[k].text, fitting[k])]
-    short = [k for k in plates.tolist() if k not in specific]
-    if not specific or not short:
+    full = [k for k in plates.tolist() if specific[k]]
+    short = [k for k in plates.tolist() if not specific[k]]
+    if not full or not short:
         return np.zeros(0, int)
-    overlap = box_iou(boxes[short], boxes[specific]) > NMS_IOU
+    overlap = box_iou(boxes[short], boxes[full]) > NMS_IOU
     found = [
         k
         for row, k in enumerate(short)
         if any(
             overlap[row, col] and _run_left_out(texts[k].text, texts[j].text)
-            for col, j in enumerate(specific)
+            for col, j in enumerate(full)
         )
     ]
     return np.array(found, int)

@@ -108,13 +108,12 @@ def detect_plates(
     """
     from imaging.runtime import get_session, model_spec, nms
 
-    spec = model_spec(model)
-    session = get_session(spec, providers=providers)
+    session = get_session(model, providers=providers)
     inputs = session.get_inputs()[0]
     size = (
         tuple(inputs.shape[2:4])
         if all(isinstance(v, int) for v in inputs.shape[2:4])
-        else (spec.input_size or (416, 416))
+        else (model_spec(model).input_size or (416, 416))
     )
     rgb = to_rgb8(image)
     h, w = rgb.shape[:2]

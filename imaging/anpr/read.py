@@ -402,9 +402,9 @@ def _square_country(reading: PlateReading) -> bool:
 
 def _session(model: str, providers: str | Sequence[str]):
     """The OCR session (created once per model and providers, SHA-256 checked by the runtime)."""
-    from imaging.runtime import get_session, model_spec
+    from imaging.runtime import get_session
 
-    return get_session(model_spec(model), providers=providers)
+    return get_session(model, providers=providers)
 
 
 def _decode_two_line(probs: np.ndarray, countries: Sequence[str] | None) -> PlateReading:

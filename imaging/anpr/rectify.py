@@ -114,7 +114,9 @@ def _brought_down(
     return small.astype(image.dtype, copy=False), moved.astype(np.float32)
 
 
-def widen_corners(corners: np.ndarray, across: float, down: float = 0.0) -> np.ndarray:
+def widen_corners(
+    corners: np.ndarray, across: float, down: float = 0.0, *, right: float = 0.0
+) -> np.ndarray:
     """Grow a plate's quadrilateral about its centre along its own edges.
 
     Parameters
@@ -124,6 +126,8 @@ def widen_corners(corners: np.ndarray, across: float, down: float = 0.0) -> np.n
     across, down : float
         Growth of the width and of the height, as fractions of them (0.16: 16 % wider, half
         on each side).
+    right : float
+        Further growth of the right edge alone, as a fraction of the width.
 
     Returns
     -------
@@ -140,7 +144,13 @@ def widen_corners(corners: np.ndarray, across: float, down: float = 0.0) -> np.n
     height = (quad[3] - quad[0] + quad[2] - quad[1]) / 2
     side = np.float32([-1, 1, 1, -1])[:, None]
     level = np.float32([-1, -1, 1, 1])[:, None]
-    return quad + side * width * (across / 2) + level * height * (down / 2)
+    on_right = np.float32([0, 1, 1, 0])[:, None]
+    return (
+        quad
+        + side * width * (across / 2)
+        + level * height * (down / 2)
+        + on_right * width * np.float32(right)
+    )
 
 
 def shear_corners(corners: np.ndarray, angle: float) -> np.ndarray:

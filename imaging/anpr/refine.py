@@ -133,10 +133,10 @@ def refine_boxes(
     >>> bool(scores[0] < 0.1)  # a black photo holds no plate
     True
     """
-    from imaging.runtime import get_session, model_spec
+    from imaging.runtime import get_session
 
     boxes = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
-    session = get_session(model_spec(model), providers=providers)
+    session = get_session(model, providers=providers)
     gives_scores = len(session.get_outputs()) > 1
     scores = np.zeros(0, np.float32) if gives_scores else None
     if len(boxes) == 0:

@@ -283,7 +283,7 @@ def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way(
     """Boxes of one plate read ``A1306CH`` (catch-all, sure) and ``AO1306CH`` (Ukrainian, less
     sure; the O the first box's OCR lost): the Ukrainian reading is the plate. A catch-all
     reading of another plate, or of the same plate not short of one run, keeps its rank."""
-    from imaging.anpr.analyzer import _cut_short, _run_left_out
+    from imaging.anpr.analyzer import _cut_short, _fits_specific, _run_left_out
     from imaging.anpr.read import PlateText
 
     assert _run_left_out("A1306CH", "AO1306CH") and _run_left_out("O1306CH", "AO1306CH")
@@ -294,11 +294,11 @@ def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way(
         PlateText(t, "", "", c, False, ())
         for t, c in [("A1306CH", 0.98), ("AO1306CH", 0.35), ("A1306CH", 0.9), ("1306CHX", 0.9)]
     ]
-    fitting = [match_plate(t.text) for t in texts]
+    specific = [_fits_specific(t.text) for t in texts]
     boxes = np.float32([[0, 0, 100, 25], [2, 0, 102, 26], [300, 0, 400, 25], [1, 1, 99, 24]])
     every = np.arange(4)
-    assert _cut_short(boxes, texts, fitting, every).tolist() == [0]  # not the far box 2
-    assert _cut_short(boxes, texts, fitting, np.array([0, 2, 3])).tolist() == []
+    assert _cut_short(boxes, texts, specific, every).tolist() == [0]  # not the far box 2
+    assert _cut_short(boxes, texts, specific, np.array([0, 2, 3])).tolist() == []
 
 
 @pytest.mark.parametrize(

@@ -154,3 +154,13 @@ def test_rectify_of_a_large_tilted_plate_matches_its_small_copy(channels):
     )
     past_edge = dst + np.float32([[-60, -50]])
     assert rectify(image, past_edge).shape[0] == 64
+
+
+def test_widen_corners_can_move_the_right_edge_alone():
+    """A plate whose region box the detector's box left out is cut again farther right."""
+    from imaging.anpr.rectify import widen_corners
+
+    quad = np.float32([[10, 20], [110, 30], [110, 50], [10, 40]])
+    moved = widen_corners(quad, 0.0, right=0.25)
+    assert np.allclose(moved[[0, 3]], quad[[0, 3]])  # the left edge stays
+    assert np.allclose(moved[[1, 2]], quad[[1, 2]] + np.float32([25, 2.5]))  # along the edges
