@@ -20,7 +20,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -44,8 +45,10 @@ __all__ = [
     "nms",
     "read_spec",
     "resolve_providers",
+    "run_side_by_side",
     "sha256_file",
     "shipped_models",
+    "side_by_side_workers",
     "verify_model",
 ]
 
@@ -339,6 +342,75 @@ def get_session(
             raise ModelError(f"{spec.path}: not a loadable ONNX model ({exc})") from None
         _sessions[key] = _sessions[given] = session
         return session
+
+
+def run_side_by_side(
+    model: str | os.PathLike | ModelSpec,
+    jobs: Sequence[Any],
+    run: Callable[[Any, Any], Any],
+    *,
+    providers: str | Sequence[str] = "cpu",
+) -> list[Any]:
+    """``[run(session, job) for job in jobs]``, the jobs side by side on the CPU's cores.
+
+    A small model's run keeps two cores only partly busy (a 416-pixel pass of the plate
+    detector: 6.4 ms on 2 threads, 4.8 ms a pass when two single-threaded runs go at once),
+    so on the CPU provider two or more jobs run at once, each on one thread of one shared
+    single-threaded session (onnxruntime releases the GIL while it runs); a single job, or
+    any job on another provider, runs on the model's usual session. The threads are
+    ``$IMAGING_THREADS`` or the machine's cores, at most one per job. The results are those
+    of running the jobs one after the other.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> views = np.zeros((3, 1, 32, 128), np.float32)
+    >>> out = run_side_by_side(
+    ...     "anpr-ocr", [views[:2], views[2:]], lambda s, x: s.run(None, {"images": x})[0]
+    ... )
+    >>> [o.shape[0] for o in out]
+    [2, 1]
+    """
+    workers = side_by_side_workers(len(jobs), providers)
+    if not workers:
+        session = get_session(model, providers=providers)
+        return [run(session, job) for job in jobs]
+    session = get_session(model, providers=providers, intra_op_threads=1)
+    return list(_thread_pool(workers).map(lambda job: run(session, job), jobs))
+
+
+def side_by_side_workers(jobs: int, providers: str | Sequence[str] = "cpu") -> int:
+    """Threads :func:`run_side_by_side` gives ``jobs`` jobs (0: it runs them one by one).
+
+    Examples
+    --------
+    >>> side_by_side_workers(1)
+    0
+    >>> side_by_side_workers(3, "cuda") if "CUDAExecutionProvider" in available_providers() else 0
+    0
+    """
+    if jobs < 2:
+        return 0
+    if not (
+        (isinstance(providers, str) and providers.lower() == "cpu")
+        or list(providers) == ["CPUExecutionProvider"]
+    ):
+        return 0
+    cores = _default_threads() or os.cpu_count() or 1
+    return min(jobs, cores) if cores > 1 else 0
+
+
+_thread_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _thread_pool(workers: int) -> ThreadPoolExecutor:
+    with _sessions_lock:
+        pool = _thread_pools.get(workers)
+        if pool is None:
+            pool = _thread_pools[workers] = ThreadPoolExecutor(
+                workers, thread_name_prefix="imaging-onnx"
+            )
+        return pool
 
 
 def clear_sessions() -> None:

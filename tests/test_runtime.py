@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -13,8 +14,10 @@ from imaging.runtime import (
     nms,
     read_spec,
     resolve_providers,
+    run_side_by_side,
     sha256_file,
     shipped_models,
+    side_by_side_workers,
     verify_model,
 )
 
@@ -148,6 +151,42 @@ def test_idle_session_threads_sleep_unless_spinning_is_asked_for(tmp_path, monke
     spinning = get_session(path)
     assert spinning is not sleeping
     assert spinning_entry(spinning) is None
+
+
+def test_jobs_run_side_by_side_on_single_threaded_sessions_give_the_same_results(monkeypatch):
+    """Two or more jobs on the CPU run at once, on one thread each of a shared session; the
+    results, in the jobs' order, are bit for bit those of the usual session."""
+    monkeypatch.delenv("IMAGING_THREADS", raising=False)
+    views = np.random.default_rng(0).random((5, 1, 32, 128), dtype=np.float32)
+    jobs = [views[:2], views[2:4], views[4:]]
+    seen = []
+
+    def run(session, views):
+        seen.append(session.get_session_options().intra_op_num_threads)
+        return session.run(None, {"images": views})[0]
+
+    apart = [run(get_session("anpr-ocr"), job) for job in jobs]
+    seen.clear()
+    together = run_side_by_side("anpr-ocr", jobs, run)
+    assert [t.shape[0] for t in together] == [2, 2, 1]
+    assert all(np.array_equal(a, t) for a, t in zip(apart, together, strict=True))
+    cores = os.cpu_count() or 1
+    assert seen == ([1, 1, 1] if cores > 1 else [0, 0, 0])
+    seen.clear()
+    run_side_by_side("anpr-ocr", jobs[:1], run)  # one job: the usual session
+    assert seen == [0]
+
+
+def test_side_by_side_threads(monkeypatch):
+    monkeypatch.delenv("IMAGING_THREADS", raising=False)
+    cores = os.cpu_count() or 1
+    assert side_by_side_workers(0) == side_by_side_workers(1) == 0
+    assert side_by_side_workers(3) == (min(3, cores) if cores > 1 else 0)
+    assert side_by_side_workers(3, ["CPUExecutionProvider"]) == side_by_side_workers(3)
+    monkeypatch.setenv("IMAGING_THREADS", "1")
+    assert side_by_side_workers(3) == 0  # one thread asked for: one job after the other
+    monkeypatch.setenv("IMAGING_THREADS", "2")
+    assert side_by_side_workers(5) == 2
 
 
 def test_user_model_digest_is_checked(tmp_path):

@@ -70,7 +70,8 @@ def detect_plates(
     The detector sees the whole image brought down to its input size; a plate that is small
     beside a large frame (a wide camera view, a high-resolution photo) shrinks below what it
     can find, so an image whose longer side exceeds :data:`TILE_SIDE` is also searched in
-    overlapping tiles of about that side, and the boxes of both passes are merged.
+    overlapping tiles of about that side, and the boxes of both passes are merged. On the CPU
+    the passes run side by side (:func:`imaging.runtime.run_side_by_side`).
 
     Parameters
     ----------
@@ -106,25 +107,27 @@ def detect_plates(
     >>> len(detect_plates(np.zeros((240, 320, 3), np.uint8)))
     0
     """
-    from imaging.runtime import get_session, model_spec, nms
+    from imaging.runtime import get_session, model_spec, nms, run_side_by_side
 
-    session = get_session(model, providers=providers)
-    inputs = session.get_inputs()[0]
+    rgb = to_rgb8(image)
+    h, w = rgb.shape[:2]
+    inputs = get_session(model, providers=providers).get_inputs()[0]
     size = (
         tuple(inputs.shape[2:4])
         if all(isinstance(v, int) for v in inputs.shape[2:4])
         else (model_spec(model).input_size or (416, 416))
     )
-    rgb = to_rgb8(image)
-    h, w = rgb.shape[:2]
-    found = [_detect_in(rgb, session, inputs.name, size, conf_threshold)]
-    if tiles:
-        for x0, y0, x1, y1 in tile_windows(h, w):
-            xyxy, score, quad = _detect_in(
-                rgb[y0:y1, x0:x1], session, inputs.name, size, conf_threshold
-            )
-            inner = _clear_of_inner_edges(xyxy, (x0, y0, x1, y1), (h, w))
-            found.append((xyxy[inner] + [x0, y0, x0, y0], score[inner], quad[inner] + [x0, y0]))
+
+    def search(session, window: tuple[int, int, int, int]) -> tuple[np.ndarray, ...]:
+        x0, y0, x1, y1 = window
+        xyxy, score, quad = _detect_in(
+            rgb[y0:y1, x0:x1], session, inputs.name, size, conf_threshold
+        )
+        inner = _clear_of_inner_edges(xyxy, window, (h, w))
+        return xyxy[inner] + [x0, y0, x0, y0], score[inner], quad[inner] + [x0, y0]
+
+    windows = [(0, 0, w, h), *(tile_windows(h, w) if tiles else [])]
+    found = run_side_by_side(model, windows, search, providers=providers)
     passes = [np.full(len(f[1]), k, np.int16) for k, f in enumerate(found)]
     if not merge:
         kept_per_pass = [nms(f[0], f[1], iou_threshold) for f in found]

@@ -318,9 +318,8 @@ def read_plates(
         size = (int(dims[2]), int(dims[3]))
     greys = [_checked_grey(crop) for crop in crops]
     squarish = [g.shape[1] / g.shape[0] < TWO_LINE_MAX_ASPECT for g in greys]
-    name = str(model)
     views = np.stack([_fit(g, size) for g in greys])
-    probs = _run(session, input_name, views, batch_size, name)
+    probs = _run(model, providers, input_name, views, batch_size)
     one_line = {k: _decode_view(probs[k], countries) for k in range(len(crops))}
     # A squarish crop is also read as two lines, unless its one-line reading is already sure.
     again = [
@@ -332,7 +331,7 @@ def read_plates(
     two_line: dict[int, PlateReading] = {}
     if again:
         views = np.stack([_two_line_view(greys[k], size) for k in again])
-        probs = _run(session, input_name, views, batch_size, name)
+        probs = _run(model, providers, input_name, views, batch_size)
         two_line = {k: _decode_two_line(probs[i], countries) for i, k in enumerate(again)}
     results = []
     for k in range(len(crops)):
@@ -353,21 +352,31 @@ def read_plates(
     return results
 
 
-def _run(session, input_name: str, views: np.ndarray, batch_size: int, model: str) -> np.ndarray:
-    """Per-frame CTC probabilities (N, T, C) of a stack of views, in batches."""
+def _run(
+    model: str, providers: str | Sequence[str], input_name: str, views: np.ndarray, batch_size: int
+) -> np.ndarray:
+    """Per-frame CTC probabilities (N, T, C) of a stack of views, in batches run side by side
+    on the CPU's cores (:func:`imaging.runtime.run_side_by_side`)."""
+    from imaging.runtime import run_side_by_side, side_by_side_workers
+
     batch = views[:, None].astype(np.float32, copy=False)
-    step = max(1, int(batch_size))
+    parts = max(1, side_by_side_workers(len(batch), providers))
+    step = max(1, min(int(batch_size), -(-len(batch) // parts)))
+    chunks = [batch[i : i + step] for i in range(0, len(batch), step)]
     logits = np.concatenate(
-        [
-            session.run(None, {input_name: batch[i : i + step]})[0]
-            for i in range(0, len(batch), step)
-        ]
+        run_side_by_side(
+            model,
+            chunks,
+            lambda session, chunk: session.run(None, {input_name: chunk})[0],
+            providers=providers,
+        )
     ).astype(np.float64)
     if logits.ndim != 3 or logits.shape[0] != len(batch) or logits.shape[2] != len(ALPHABET) + 1:
         from imaging._shared.errors import ModelError
 
         raise ModelError(
-            f"OCR model {model!r}: expected CTC logits ({len(batch)}, T, {len(ALPHABET) + 1}), "
+            f"OCR model {str(model)!r}: expected CTC logits "
+            f"({len(batch)}, T, {len(ALPHABET) + 1}), "
             f"got shape {logits.shape}"
         )
     logits -= logits.max(axis=2, keepdims=True)
