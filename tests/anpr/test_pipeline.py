@@ -460,6 +460,61 @@ def _analyze_with_box(
     return analyzer.analyze(scene).detections
 
 
+def test_beside_a_sure_plate_a_box_that_does_not_look_like_a_plate_is_not_read(
+    tmp_path, monkeypatch
+):
+    """A box scoring under :data:`REFINED_MIN_PLATE_SCORE` is not read at all when the photo
+    holds a sure plate, and is read when it is alone. The stand-in refiner scores a window by
+    its brightness: the plate on white scores about 0.95, the one on black under 0.5."""
+    from onnx_graphs import scoring_refiner_model
+
+    import imaging.anpr.analyzer as analyzer_module
+    import imaging.anpr.detect as detect_module
+    from imaging.results import Detections
+
+    monkeypatch.setattr(analyzer_module, "REFINED_MIN_PLATE_SCORE", 0.5)
+    kz = next(f for f in FORMATS if f.country == "KZ")
+    rng = np.random.default_rng(5)
+    plates = [
+        render_plate(rng, fmt=kz, text=t, two_line=False).image for t in ("123ABC02", "777KZA01")
+    ]
+    h, w = plates[0].shape[:2]
+    scene = np.zeros((300, 6 * w, 3), np.uint8)
+    scene[:, : 3 * w] = 255  # the first plate on white, the second on black
+    boxes = []
+    for k, plate in enumerate(plates):
+        x0 = (3 * k + 1) * w
+        ph, pw = plate.shape[:2]
+        scene[125 : 125 + ph, x0 : x0 + pw] = plate
+        boxes.append([x0, 125, x0 + pw, 125 + ph])
+    xyxy = np.float32(boxes)
+    corners = np.stack([xyxy[:, [0, 1]], xyxy[:, [2, 1]], xyxy[:, [2, 3]], xyxy[:, [0, 3]]], 1)
+
+    def finds(which):
+        box = Detections(
+            xyxy[which], confidence=np.full(len(which), 0.9, np.float32),
+            data={"corners": corners[which]},
+        )  # fmt: skip
+        monkeypatch.setattr(detect_module, "detect_plates", lambda *a, **k: box)
+
+    analyzer = AnprAnalyzer(refiner=str(scoring_refiner_model(tmp_path / "scoring.onnx")))
+    crops_read = _count_crops_read(monkeypatch, analyzer)
+    finds([0, 1])
+    found = analyzer.analyze(scene).detections
+    assert found.data["plate_score"][0] > 0.9
+    assert list(found.data["text"]) == ["123ABC02"]
+    both = sum(crops_read)
+    crops_read.clear()
+    finds([0])
+    assert list(analyzer.analyze(scene).detections.data["text"]) == ["123ABC02"]
+    assert sum(crops_read) == both  # the second box cost no reading
+    crops_read.clear()
+    finds([1])
+    alone = analyzer.analyze(scene).detections
+    assert sum(crops_read) >= 1
+    assert list(alone.data["text"]) == ["777KZA01"] and alone.data["plate_score"][0] < 0.5
+
+
 def _detector_finds(monkeypatch, corners: np.ndarray, score: float = 0.9) -> None:
     """Make the detector find one plate, at ``corners`` (1, 4, 2), with ``score`` (none when
     the caller's ``conf_threshold`` is above it)."""
