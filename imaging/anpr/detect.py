@@ -63,6 +63,7 @@ def detect_plates(
     max_plates: int = 32,
     tiles: bool = True,
     merge: bool = True,
+    zoom: float = 1.0,
     providers: str | Sequence[str] = "cpu",
 ) -> Detections:
     """Find number plates in a photograph.
@@ -87,6 +88,11 @@ def detect_plates(
         At most this many plates, best first.
     tiles : bool
         Also search large images in tiles (see above); False: the whole image only.
+    zoom : float
+        The whole image is brought down to this fraction of the detector's input, in its
+        middle (1: it fills the input). Below 1 a plate that fills much of the frame is seen
+        at the size the detector was trained on (the analyzer searches close-ups again at
+        0.5).
     merge : bool
         Suppress overlapping boxes across the passes by score (True), or only within each
         pass, so that a plate found by both keeps both boxes for the caller to choose by
@@ -120,12 +126,15 @@ def detect_plates(
 
     def search(session, window: tuple[int, int, int, int]) -> tuple[np.ndarray, ...]:
         x0, y0, x1, y1 = window
+        whole = window == (0, 0, w, h)
         xyxy, score, quad = _detect_in(
-            rgb[y0:y1, x0:x1], session, inputs.name, size, conf_threshold
+            rgb[y0:y1, x0:x1], session, inputs.name, size, conf_threshold, zoom if whole else 1.0
         )
         inner = _clear_of_inner_edges(xyxy, window, (h, w))
         return xyxy[inner] + [x0, y0, x0, y0], score[inner], quad[inner] + [x0, y0]
 
+    if not 0.0 < zoom <= 1.0:
+        raise ValueError(f"zoom: expected a fraction in (0, 1], got {zoom}")
     windows = [(0, 0, w, h), *(tile_windows(h, w) if tiles else [])]
     found = run_side_by_side(model, windows, search, providers=providers)
     passes = [np.full(len(f[1]), k, np.int16) for k, f in enumerate(found)]
@@ -204,13 +213,24 @@ def _clear_of_inner_edges(
 
 
 def _detect_in(
-    rgb: np.ndarray, session, input_name: str, size: tuple[int, int], conf_threshold: float
+    rgb: np.ndarray,
+    session,
+    input_name: str,
+    size: tuple[int, int],
+    conf_threshold: float,
+    zoom: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boxes (N, 4), scores (N,) and corners (N, 4, 2) above ``conf_threshold`` in ``rgb``'s
     pixels, before non-maximum suppression."""
     from imaging.runtime import letterbox
 
-    boxed, scale, (pad_x, pad_y) = letterbox(rgb, size)
+    inner = (max(1, round(size[0] * zoom)), max(1, round(size[1] * zoom)))
+    boxed, scale, (pad_x, pad_y) = letterbox(rgb, inner)
+    if inner != tuple(size):
+        top, left = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
+        canvas = np.full((*size, 3), 114, np.uint8)
+        canvas[top : top + inner[0], left : left + inner[1]] = boxed
+        boxed, pad_x, pad_y = canvas, pad_x + left, pad_y + top
     tensor = boxed.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
     outputs = session.run(None, {input_name: tensor})
     boxes = np.asarray(outputs[0], np.float32)[0]
