@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -230,27 +230,20 @@ class AnprAnalyzer(AnalyzerBase):
         with stage(timings, "read"):
             pixels = imread(image, upright=True) if not isinstance(image, np.ndarray) else image
             rgb = to_rgb8(pixels)
+        search = partial(
+            detect_plates,
+            rgb,
+            model=self.detector,
+            conf_threshold=self.conf_threshold * CONFIRMED_SCORE_FRACTION,
+            merge=False,
+            providers=self.providers,
+        )
         with stage(timings, "detect"):
-            dets = detect_plates(
-                rgb,
-                model=self.detector,
-                conf_threshold=self.conf_threshold * CONFIRMED_SCORE_FRACTION,
-                merge=False,
-                providers=self.providers,
-            )
-        if _needs_zoom_out(dets, rgb.shape, self.conf_threshold):
-            with stage(timings, "detect"):
-                far = detect_plates(
-                    rgb,
-                    model=self.detector,
-                    conf_threshold=self.conf_threshold * CONFIRMED_SCORE_FRACTION,
-                    merge=False,
-                    tiles=False,
-                    zoom=ZOOM_OUT,
-                    providers=self.providers,
-                )
-            if len(far):
-                dets = Detections.merge([dets, far])
+            dets = search()
+            if _needs_zoom_out(dets, rgb.shape, self.conf_threshold):
+                far = search(tiles=False, zoom=ZOOM_OUT)
+                if len(far):
+                    dets = Detections.merge([dets, far])
         countries = context.get("countries", self.countries)
         dets = _without_less_sure_copies(dets, self.conf_threshold)
         if self.refiner is not None and len(dets):
