@@ -188,6 +188,19 @@ def farther(image: np.ndarray, box, quad, rng: np.random.Generator):
     return small, moved, quad
 
 
+def blurred_view(view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A network input as an out-of-focus or moving camera gives it: blurred at the input's
+    own scale (a Gaussian of 0.5-1.8 pixels on characters about 20 pixels high; ``augment``
+    blurs a rendered plate before it is brought down, and the photo plates are mostly
+    sharp), a third of the time along the rows only, then stretched between its 2nd and 98th
+    percentiles again as :func:`imaging.anpr.read.plate_views` stretches every view."""
+    sigma = rng.uniform(0.5, 1.8)
+    along_rows = rng.random() < 1 / 3
+    out = cv2.GaussianBlur(view, (0, 0), sigmaX=sigma, sigmaY=0.01 if along_rows else sigma)
+    lo, hi = np.percentile(out, (2, 98))
+    return np.clip((out - lo) / max(hi - lo, 0.03), 0.0, 1.0).astype(np.float32)
+
+
 def encode(text: str) -> list[int]:
     return [1 + ALPHABET.index(c) for c in text]
 
@@ -237,6 +250,7 @@ RU_SHARE = 0.0  # share of synthetic plates in the Russian layout (--ru-share)
 SCENE_SHARE = 0.0  # share of synthetic plates put in photographs' scenes (--scene-share)
 US_SCENE_SHARE = 0.0  # share of the real US crops put in those scenes (--us-scene-share)
 SPACING_SHARE = 0.0  # share of TrueType plates set with other letter spacing (--spacing-share)
+VIEW_BLUR_SHARE = 0.0  # share of training views blurred at the network's scale (--view-blur)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
@@ -500,6 +514,8 @@ def train(
                         view = plate_views(crop, size=INPUT_SIZE)[0]
                 except cv2.error:
                     continue
+                if VIEW_BLUR_SHARE and rng.random() < VIEW_BLUR_SHARE:
+                    view = blurred_view(view, rng)
                 views.append(view)
                 texts.append(text)
             queue_.put((views, texts))
@@ -732,6 +748,12 @@ def main() -> None:
         " pitch half of the time (imaging.anpr.synth.Spacing)",
     )
     parser.add_argument(
+        "--view-blur",
+        type=float,
+        default=0.0,
+        help="share of the training views blurred at the network's input scale (blurred_view)",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
@@ -757,13 +779,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE, US_SCENE_SHARE
-    global PHOTO_SMALL_SHARE, SPACING_SHARE
+    global PHOTO_SMALL_SHARE, SPACING_SHARE, VIEW_BLUR_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     RU_SHARE = args.ru_share
     PHOTO_LIKE_SHARE, PHOTO_SMALL_SHARE = args.photo_like, args.photo_small
     SCENE_SHARE = args.scene_share
     US_SCENE_SHARE = args.us_scene_share
     SPACING_SHARE = args.spacing_share
+    VIEW_BLUR_SHARE = args.view_blur
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
