@@ -403,19 +403,6 @@ def side_by_side_workers(jobs: int, providers: str | Sequence[str] = "cpu") -> i
 _thread_pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def _forget_after_fork() -> None:
-    """In a forked child (a batch run's worker process): the parent's pool threads and
-    onnxruntime sessions do not exist there; start afresh rather than wait on them."""
-    global _sessions_lock
-    _sessions_lock = threading.Lock()
-    _sessions.clear()
-    _thread_pools.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
-
-
 def _thread_pool(workers: int) -> ThreadPoolExecutor:
     with _sessions_lock:
         pool = _thread_pools.get(workers)

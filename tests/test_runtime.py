@@ -177,28 +177,6 @@ def test_jobs_run_side_by_side_on_single_threaded_sessions_give_the_same_results
     assert seen == [0]
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_side_by_side_runs_work_in_a_forked_worker():
-    """A batch run's worker forked after the parent ran jobs side by side gets pool threads
-    and sessions of its own (the parent's do not exist in the child)."""
-    import concurrent.futures as cf
-    import multiprocessing
-
-    views = np.zeros((2, 1, 32, 128), np.float32)
-    run_side_by_side("anpr-ocr", [views[:1], views[1:]], _ocr_rows)
-    context = multiprocessing.get_context("fork")
-    with cf.ProcessPoolExecutor(1, mp_context=context) as pool:
-        assert pool.submit(_rows_side_by_side, views).result(timeout=120) == [1, 1]
-
-
-def _ocr_rows(session, views):
-    return session.run(None, {"images": views})[0].shape[0]
-
-
-def _rows_side_by_side(views):
-    return run_side_by_side("anpr-ocr", [views[:1], views[1:]], _ocr_rows)
-
-
 def test_side_by_side_threads(monkeypatch):
     monkeypatch.delenv("IMAGING_THREADS", raising=False)
     cores = os.cpu_count() or 1
