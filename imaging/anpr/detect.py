@@ -115,6 +115,8 @@ def detect_plates(
     """
     from imaging.runtime import get_session, model_spec, nms, run_side_by_side
 
+    if not 0.0 < zoom <= 1.0:
+        raise ValueError(f"zoom: expected a fraction in (0, 1], got {zoom}")
     rgb = to_rgb8(image)
     h, w = rgb.shape[:2]
     inputs = get_session(model, providers=providers).get_inputs()[0]
@@ -133,8 +135,6 @@ def detect_plates(
         inner = _clear_of_inner_edges(xyxy, window, (h, w))
         return xyxy[inner] + [x0, y0, x0, y0], score[inner], quad[inner] + [x0, y0]
 
-    if not 0.0 < zoom <= 1.0:
-        raise ValueError(f"zoom: expected a fraction in (0, 1], got {zoom}")
     windows = [(0, 0, w, h), *(tile_windows(h, w) if tiles else [])]
     found = run_side_by_side(model, windows, search, providers=providers)
     passes = [np.full(len(f[1]), k, np.int16) for k, f in enumerate(found)]
