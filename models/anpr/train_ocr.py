@@ -201,6 +201,18 @@ def blurred_view(view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip((out - lo) / max(hi - lo, 0.03), 0.0, 1.0).astype(np.float32)
 
 
+def toned_view(view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A network input as an under- or over-exposed photo gives it: a gamma of 0.4-2.5
+    (log-uniform: shadows or highlights crushed, the characters' strokes thinned or thickened
+    against the plate) and a little sensor noise, stretched between its 2nd and 98th
+    percentiles again as :func:`imaging.anpr.read.plate_views` stretches every view."""
+    gamma = float(np.exp(rng.uniform(np.log(0.4), np.log(2.5))))
+    out = np.power(np.clip(view, 0.0, 1.0), gamma)
+    out = out + rng.normal(0.0, rng.uniform(0.0, 0.03), out.shape)
+    lo, hi = np.percentile(out, (2, 98))
+    return np.clip((out - lo) / max(hi - lo, 0.03), 0.0, 1.0).astype(np.float32)
+
+
 def encode(text: str) -> list[int]:
     return [1 + ALPHABET.index(c) for c in text]
 
@@ -251,6 +263,7 @@ SCENE_SHARE = 0.0  # share of synthetic plates put in photographs' scenes (--sce
 US_SCENE_SHARE = 0.0  # share of the real US crops put in those scenes (--us-scene-share)
 SPACING_SHARE = 0.0  # share of TrueType plates set with other letter spacing (--spacing-share)
 VIEW_BLUR_SHARE = 0.0  # share of training views blurred at the network's scale (--view-blur)
+VIEW_TONE_SHARE = 0.0  # share of training views given another tone curve (--view-tone)
 US_FORMAT = next(f for f in FORMATS if f.country == "US")
 BR_FORMATS = [f for f in FORMATS if f.country == "BR"]
 RU_FORMAT = next(f for f in FORMATS if f.country == "RU")
@@ -516,6 +529,8 @@ def train(
                     continue
                 if VIEW_BLUR_SHARE and rng.random() < VIEW_BLUR_SHARE:
                     view = blurred_view(view, rng)
+                if VIEW_TONE_SHARE and rng.random() < VIEW_TONE_SHARE:
+                    view = toned_view(view, rng)
                 views.append(view)
                 texts.append(text)
             queue_.put((views, texts))
@@ -754,6 +769,13 @@ def main() -> None:
         help="share of the training views blurred at the network's input scale (blurred_view)",
     )
     parser.add_argument(
+        "--view-tone",
+        type=float,
+        default=0.0,
+        help="share of the training views given another gamma, as over- or under-exposed"
+        " photos give them (toned_view)",
+    )
+    parser.add_argument(
         "--checkpoint", type=Path, help="save the trained PyTorch weights here (for fine-tuning)"
     )
     parser.add_argument("--init", type=Path, help="start from these PyTorch weights (fine-tune)")
@@ -779,7 +801,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     global TTF_SHARE, US_SHARE, BR_SHARE, RU_SHARE, PHOTO_LIKE_SHARE, SCENE_SHARE, US_SCENE_SHARE
-    global PHOTO_SMALL_SHARE, SPACING_SHARE, VIEW_BLUR_SHARE
+    global PHOTO_SMALL_SHARE, SPACING_SHARE, VIEW_BLUR_SHARE, VIEW_TONE_SHARE
     TTF_SHARE, US_SHARE, BR_SHARE = args.ttf_share, args.us_share, args.br_share
     RU_SHARE = args.ru_share
     PHOTO_LIKE_SHARE, PHOTO_SMALL_SHARE = args.photo_like, args.photo_small
@@ -787,6 +809,7 @@ def main() -> None:
     US_SCENE_SHARE = args.us_scene_share
     SPACING_SHARE = args.spacing_share
     VIEW_BLUR_SHARE = args.view_blur
+    VIEW_TONE_SHARE = args.view_tone
     torch.set_num_threads(2)
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "plate_ocr.onnx"
