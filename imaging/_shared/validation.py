@@ -42,7 +42,7 @@ def check_image(
     ndim : int or iterable of int
         Accepted numbers of dimensions.
     dtypes : iterable of dtype, optional
-        Accepted dtypes; ``None`` accepts any numeric dtype.
+        Accepted dtypes; ``None`` accepts any real numeric dtype (integers, floats, bool).
     channels : iterable of int, optional
         Accepted sizes of the last axis for 3-D input; ``None`` skips that check.
 
@@ -69,8 +69,12 @@ def check_image(
         if image.dtype not in allowed:
             names = ", ".join(str(d) for d in allowed)
             raise DTypeError(f"{name}: expected dtype {names}; got {image.dtype}")
-    elif not (np.issubdtype(image.dtype, np.number) or image.dtype == np.bool_):
-        raise DTypeError(f"{name}: expected a numeric array, got dtype {image.dtype}")
+    elif not (
+        np.issubdtype(image.dtype, np.integer)
+        or np.issubdtype(image.dtype, np.floating)
+        or image.dtype == np.bool_
+    ):
+        raise DTypeError(f"{name}: expected a real numeric array, got dtype {image.dtype}")
     if channels is not None and image.ndim == 3 and image.shape[-1] not in tuple(channels):
         raise ShapeError(
             f"{name}: expected {tuple(channels)} channels on the last axis, got shape {image.shape}"

@@ -48,6 +48,8 @@ def test_odd_inputs_do_not_crash(analyzer):
         assert result.modality == "anpr"
     with pytest.raises(ImagingError):
         analyzer.analyze(np.zeros((0, 4, 3), np.uint8))
+    with pytest.raises(ImagingError, match="real numeric"):
+        analyzer.analyze(np.zeros((40, 60), np.complex64))  # not cast, dropping a part, in silence
 
 
 def test_bundled_samples_are_read(analyzer):

@@ -183,6 +183,7 @@ def test_model_with_the_wrong_output_is_refused(tmp_path):
         (np.zeros((40, 0), np.uint8), EmptyImageError),
         (np.array([["a", "b"], ["c", "d"]]), DTypeError),
         (np.zeros((4, 4), object), DTypeError),
+        (np.zeros((20, 80), np.complex64), DTypeError),
         ("plate.png", DTypeError),
         (np.zeros((2, 20, 80, 3), np.uint8), ShapeError),
         (np.zeros((20, 80, 2), np.uint8), ShapeError),
