@@ -19,6 +19,7 @@ __all__ = [
     "CONFIRMING_PLATE_SCORE",
     "EXTEND_RIGHT",
     "LEVEL_FROM_DEGREES",
+    "LOOK_ALIKES",
     "LOOSE_MIN_PLATE_SCORE",
     "MAX_LEFT_OUT",
     "MIN_PLATE_CHARS",
@@ -116,8 +117,11 @@ CONFIRMED_MIN_TEXT_CONFIDENCE = 0.5
 ZOOM_OUT = 0.5
 ZOOM_OUT_FROM = 0.35
 # Of the boxes of one plate, one whose catch-all reading is another box's reading of a
-# country's format with a run of up to this many characters left out gives way to it.
+# country's format with a run of up to this many characters left out gives way to it; the
+# two are compared with look-alike glyphs taken as one (LOOK_ALIKES: read without a format's
+# positions, the cut-short Russian H473OB58 is H4730B5).
 MAX_LEFT_OUT = 3
+LOOK_ALIKES = str.maketrans("OIBSZG", "018526")
 # A catch-all reading shorter than SHORT_CATCH_ALL_CHARS (a US plate of 4 characters, such as
 # Wyoming's 1321 or North Carolina's E074) is a plate only when the refiner is sure of the box
 # and the reading is sure: numbers, years and temperatures of 4 characters are common in
@@ -516,8 +520,16 @@ def _cut_short(
 
 def _run_left_out(short: str, full: str) -> bool:
     """Whether ``short`` is ``full`` with one run of 1 to :data:`MAX_LEFT_OUT` characters
-    left out (a character the OCR lost, a two-line plate's bottom line cut off)."""
+    left out (a character the OCR lost, a two-line plate's bottom line cut off), look-alike
+    glyphs taken as one (:data:`LOOK_ALIKES`).
+
+    >>> _run_left_out("A1306CH", "AO1306CH"), _run_left_out("H4730B5", "H473OB58")
+    (True, True)
+    >>> _run_left_out("H4730B5", "H473AB58")
+    False
+    """
     n = len(full) - len(short)
+    short, full = short.translate(LOOK_ALIKES), full.translate(LOOK_ALIKES)
     return 0 < n <= MAX_LEFT_OUT and any(
         full[:at] + full[at + n :] == short for at in range(len(short) + 1)
     )

@@ -292,6 +292,9 @@ def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way(
     assert _run_left_out("22420", "224DG20") and _run_left_out("12302", "123ABC02")
     assert not _run_left_out("A1306C", "AO1306CH")  # two runs
     assert not _run_left_out("AX1306CH", "AO1306CH") and not _run_left_out("A", "AO1306CH")
+    # read without the Russian format's positions, the cut-short plate's O is a 0
+    assert _run_left_out("H4730B5", "H473OB58") and _run_left_out("E1130P", "E113OP57")
+    assert not _run_left_out("H4731B5", "H473OB58")  # 1 and O are not look-alikes
     texts = [
         PlateText(t, "", "", c, False, ())
         for t, c in [("A1306CH", 0.98), ("AO1306CH", 0.35), ("A1306CH", 0.9), ("1306CHX", 0.9)]
