@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -205,15 +206,20 @@ def watch_video(
     from imaging.anpr.analyzer import AnprAnalyzer
 
     name = str(source)
-    if not isinstance(source, int) and not str(source).startswith(("rtsp:", "http:", "https:")):
-        if not os.path.exists(name):
-            raise ReadError(f"{name}: no such video file")
+    stream = isinstance(source, int) or "://" in name  # a camera index, rtsp://, http://...
+    if not stream and not os.path.exists(name):
+        raise ReadError(f"{name}: no such video file")
     capture = cv2.VideoCapture(source if isinstance(source, int) else name)
     if not capture.isOpened():
+        if stream:
+            raise ReadError(
+                f"{name}: OpenCV cannot open this stream or camera (unreachable, refused,"
+                " or a format its FFmpeg does not read)"
+            )
         raise ReadError(f"{name}: OpenCV cannot open this video (unknown format or codec)")
     analyzer = analyzer or AnprAnalyzer()
     if start_time is None:
-        start_time = os.path.getmtime(name) if os.path.exists(name) else __import__("time").time()
+        start_time = os.path.getmtime(name) if not stream else time.time()
     tracker = tracker or PlateTracker(camera=camera or os.path.basename(name))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     index = -1

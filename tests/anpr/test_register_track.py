@@ -121,6 +121,9 @@ def test_video_that_cannot_be_opened(tmp_path):
     (tmp_path / "junk.mp4").write_bytes(b"\x00" * 1000)
     with pytest.raises(ReadError, match="cannot open"):
         list(watch_video(tmp_path / "junk.mp4", analyzer=object()))
+    # nothing listens on port 9 of this machine: refused at once, named a stream
+    with pytest.raises(ReadError, match="cannot open this stream"):
+        list(watch_video("rtsp://127.0.0.1:9/cam", analyzer=object()))
 
 
 def test_cli_search(tmp_path, capsys):
