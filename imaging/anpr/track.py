@@ -189,12 +189,34 @@ def watch_video(
     every_n: int = 1,
     start_time: float | None = None,
     tracker: PlateTracker | None = None,
+    reconnect: int = 5,
+    reconnect_wait: float = 2.0,
 ) -> Iterator[Crossing]:
     """Read a video file or stream (anything OpenCV opens) and yield one crossing per vehicle.
 
-    Frame times are ``start_time`` (Unix seconds; default the file's modification time, or now
-    for streams) plus the frame's position in the video. A video that ends mid-frame yields
-    the crossings of the frames read so far.
+    Parameters
+    ----------
+    source : str, path or int
+        A video file, a stream URL (``rtsp://``, ``http://``...) or a camera index.
+    analyzer : AnprAnalyzer, optional
+        Default: a new :class:`~imaging.anpr.analyzer.AnprAnalyzer`.
+    camera : str, optional
+        Stored with each crossing (default: the source's file name).
+    every_n : int
+        Analyze every n-th frame.
+    start_time : float, optional
+        Unix time of the first frame: frame times are it plus the frame's position in the
+        video. Default: a file's modification time; for a stream or camera, each frame's time
+        is the clock's when it was read.
+    tracker : PlateTracker, optional
+        Keeps the open tracks; pass one to end them yourself (``tracker.flush()``) when the
+        watch is stopped from outside (a live stream only ends when stopped).
+    reconnect, reconnect_wait : int, float
+        A stream or camera that stops giving frames is opened again up to ``reconnect``
+        times in a row, ``reconnect_wait`` seconds apart, before the watch ends; its open
+        tracks carry on. A file ends at its last frame.
+
+    A video that ends mid-frame yields the crossings of the frames read so far.
 
     Raises
     ------
@@ -205,6 +227,10 @@ def watch_video(
 
     from imaging.anpr.analyzer import AnprAnalyzer
 
+    if reconnect < 0 or reconnect_wait < 0:
+        raise ValueError(
+            f"reconnect ({reconnect}) and reconnect_wait ({reconnect_wait}) must be >= 0"
+        )
     name = str(source)
     stream = isinstance(source, int) or "://" in name  # a camera index, rtsp://, http://...
     if not stream and not os.path.exists(name):
@@ -218,16 +244,25 @@ def watch_video(
             )
         raise ReadError(f"{name}: OpenCV cannot open this video (unknown format or codec)")
     analyzer = analyzer or AnprAnalyzer()
+    live = stream and start_time is None  # frames timed by the clock as they come
     if start_time is None:
         start_time = os.path.getmtime(name) if not stream else time.time()
     tracker = tracker or PlateTracker(camera=camera or os.path.basename(name))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     index = -1
+    attempts = 0  # reopenings of a stream since its last frame
     try:
         while True:
             ok, bgr = capture.read()
             if not ok or bgr is None:
-                break
+                if not stream or attempts >= reconnect:
+                    break
+                attempts += 1
+                capture.release()
+                time.sleep(reconnect_wait)
+                capture = cv2.VideoCapture(source if isinstance(source, int) else name)
+                continue
+            attempts = 0
             index += 1
             if index % max(1, every_n):
                 continue
@@ -236,7 +271,7 @@ def watch_video(
             yield from tracker.update(
                 result.detections,
                 frame_index=index // max(1, every_n),
-                timestamp=start_time + index / fps,
+                timestamp=time.time() if live else start_time + index / fps,
                 frame=rgb,
             )
     finally:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 MODALITY = "anpr"
@@ -28,11 +33,20 @@ def add_commands(actions: Any) -> None:
     watch = actions.add_parser(
         "watch", help="read plates in a video, store one crossing per vehicle"
     )
-    watch.add_argument("video", metavar="VIDEO", help="a file, or a stream URL OpenCV can open")
+    watch.add_argument(
+        "video", metavar="VIDEO", help="a file, a stream URL OpenCV can open, or a camera number"
+    )
     watch.add_argument("--db", required=True, metavar="crossings.sqlite")
     watch.add_argument("--camera", default=None, help="camera name stored with each crossing")
     watch.add_argument("--every", type=int, default=1, metavar="N", help="analyze every Nth frame")
     watch.add_argument("--countries", default=None, metavar="KZ,RU,...")
+    watch.add_argument(
+        "--reconnect",
+        type=int,
+        default=5,
+        metavar="N",
+        help="open a stream that stops giving frames again up to N times in a row (default 5)",
+    )
     watch.set_defaults(func=_run_watch)
 
     search = actions.add_parser("search", help="query the register of crossings")
@@ -52,24 +66,61 @@ def _run_watch(args: argparse.Namespace) -> int:
 
     from imaging.anpr.analyzer import AnprAnalyzer
     from imaging.anpr.register import CrossingRegister
-    from imaging.anpr.track import watch_video
+    from imaging.anpr.track import PlateTracker, watch_video
 
     if args.every < 1:
         print("imaging: error: --every must be at least 1", file=sys.stderr)
+        return 2
+    if args.reconnect < 0:
+        print("imaging: error: --reconnect must be at least 0", file=sys.stderr)
         return 2
     countries = (
         tuple(c.strip().upper() for c in args.countries.split(",")) if args.countries else None
     )
     analyzer = AnprAnalyzer(countries=countries)
+    video = args.video
+    if video.isdigit() and not os.path.exists(video):
+        video = int(video)  # a camera index, as OpenCV numbers the machine's cameras
+    camera = args.camera or os.path.basename(str(video))
+    tracker = PlateTracker(camera=camera)
     stored = 0
-    with CrossingRegister(args.db) as register:
-        for crossing in watch_video(
-            args.video, analyzer=analyzer, camera=args.camera, every_n=args.every
-        ):
+    with CrossingRegister(args.db) as register, _sigterm_as_interrupt():
+
+        def store(crossing) -> None:
+            nonlocal stored
             stored += register.add(crossing)
             print(json.dumps(crossing.to_dict()), flush=True)
+
+        try:
+            for crossing in watch_video(
+                video,
+                analyzer=analyzer,
+                camera=camera,
+                every_n=args.every,
+                tracker=tracker,
+                reconnect=args.reconnect,
+            ):
+                store(crossing)
+        except KeyboardInterrupt:  # a live watch is stopped so: the vehicles in view are kept
+            for crossing in tracker.flush():
+                store(crossing)
+            print("imaging: watch stopped", file=sys.stderr)
     print(f"{stored} new crossing(s) in {args.db}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager stopping the watch) handled as Ctrl-C, so that the tracks
+    open at that moment are stored; in the main thread only, where Python takes signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_search(args: argparse.Namespace) -> int:

@@ -57,3 +57,110 @@ def test_video_cut_mid_file_keeps_what_was_read(tmp_path):
         assert isinstance(exc, ImagingError), exc
         pytest.skip("OpenCV refused the cut file outright")
     assert [c.plate for c in crossings] in ([], ["123ABC02"])
+
+
+class _Frames:
+    """A stand-in for ``cv2.VideoCapture`` of a stream that drops: each opening gives the
+    next count of frames of ``script``, then fails; an opening past the script fails."""
+
+    script: tuple = ()
+    opened = 0
+
+    def __init__(self, source):
+        cls = type(self)
+        self.left = cls.script[cls.opened] if cls.opened < len(cls.script) else None
+        cls.opened += 1
+
+    def isOpened(self):
+        return self.left is not None
+
+    def get(self, prop):
+        return 10.0
+
+    def read(self):
+        if not self.left:
+            return False, None
+        self.left -= 1
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def release(self):
+        pass
+
+
+class _SeesOnePlate:
+    """A stand-in analyzer that finds the same plate in every frame."""
+
+    def __init__(self, stop_after=None):
+        self.calls = 0
+        self.stop_after = stop_after
+
+    def analyze(self, image, source=None):
+        from imaging.results import Detections, Result
+
+        self.calls += 1
+        if self.stop_after is not None and self.calls > self.stop_after:
+            raise KeyboardInterrupt  # Ctrl-C, or SIGTERM taken as it, while a frame is read
+        dets = Detections(
+            [[10, 10, 50, 20]],
+            confidence=[0.9],
+            data={"text": ["123ABC02"], "country": ["KZ"], "text_confidence": [0.95]},
+        )
+        return Result(source=source, modality="anpr", detections=dets)
+
+
+def test_a_stream_that_drops_is_opened_again_and_its_track_carries_on(monkeypatch):
+    import cv2
+
+    from imaging.anpr.track import watch_video
+
+    # 3 frames; reopened, none; reopened, 4 more; then two reopenings that fail
+    monkeypatch.setattr(_Frames, "script", (3, 0, 4))
+    monkeypatch.setattr(_Frames, "opened", 0)
+    monkeypatch.setattr(cv2, "VideoCapture", _Frames)
+    analyzer = _SeesOnePlate()
+    crossings = list(
+        watch_video("rtsp://gate/cam", analyzer=analyzer, reconnect=2, reconnect_wait=0.0)
+    )
+    assert analyzer.calls == 7 and _Frames.opened == 5
+    assert [(c.plate, c.frames) for c in crossings] == [("123ABC02", 7)]  # one vehicle
+    monkeypatch.setattr(_Frames, "script", (3, 0, 4))
+    monkeypatch.setattr(_Frames, "opened", 0)
+    analyzer = _SeesOnePlate()
+    list(watch_video("rtsp://gate/cam", analyzer=analyzer, reconnect=0, reconnect_wait=0.0))
+    assert analyzer.calls == 3  # not reopened
+    with pytest.raises(ValueError, match="reconnect"):
+        list(watch_video("rtsp://gate/cam", analyzer=analyzer, reconnect=-1))
+
+
+def test_a_watch_stopped_by_the_user_stores_the_vehicles_in_view(tmp_path, monkeypatch, capsys):
+    import imaging.anpr.analyzer
+
+    video = write_video(tmp_path / "gate.avi")
+    monkeypatch.setattr(imaging.anpr.analyzer, "AnprAnalyzer", lambda **_: _SeesOnePlate(5))
+    db = tmp_path / "crossings.sqlite"
+    assert main(["anpr", "watch", str(video), "--db", str(db)]) == 0
+    with CrossingRegister(db) as register:
+        crossings = register.search()
+    assert [(c.plate, c.frames) for c in crossings] == [("123ABC02", 5)]
+    assert "watch stopped" in capsys.readouterr().err
+
+
+def test_watch_refuses_a_negative_reconnect(tmp_path, capsys):
+    video = write_video(tmp_path / "gate.avi", frames=2)
+    args = ["anpr", "watch", str(video), "--db", str(tmp_path / "c.sqlite"), "--reconnect", "-1"]
+    assert main(args) == 2
+    assert "--reconnect" in capsys.readouterr().err
+
+
+def test_sigterm_during_a_watch_is_taken_as_ctrl_c():
+    import os
+    import signal
+    import time
+
+    from imaging.cli.anpr import _sigterm_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), _sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # interrupted at once
+    assert signal.getsignal(signal.SIGTERM) == before
