@@ -105,6 +105,10 @@ def _run_watch(args: argparse.Namespace) -> int:
             for crossing in tracker.flush():
                 store(crossing)
             print("imaging: watch stopped", file=sys.stderr)
+        except Exception:  # the vehicles in view are kept before the error is reported
+            for crossing in tracker.flush():
+                store(crossing)
+            raise
     print(f"{stored} new crossing(s) in {args.db}", file=sys.stderr)
     return 0
 

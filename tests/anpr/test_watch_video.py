@@ -164,3 +164,22 @@ def test_sigterm_during_a_watch_is_taken_as_ctrl_c():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # interrupted at once
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_watch_that_fails_stores_the_vehicles_in_view_first(tmp_path, monkeypatch, capsys):
+    import imaging.anpr.analyzer
+    from imaging import ImagingError
+
+    class FailsAfterFive(_SeesOnePlate):
+        def analyze(self, image, source=None):
+            if self.calls == 5:
+                raise ImagingError(f"{source}: a frame the analyzer cannot take")
+            return super().analyze(image, source)
+
+    video = write_video(tmp_path / "gate.avi")
+    monkeypatch.setattr(imaging.anpr.analyzer, "AnprAnalyzer", lambda **_: FailsAfterFive())
+    db = tmp_path / "crossings.sqlite"
+    assert main(["anpr", "watch", str(video), "--db", str(db)]) == 1
+    with CrossingRegister(db) as register:
+        assert [(c.plate, c.frames) for c in register.search()] == [("123ABC02", 5)]
+    assert "cannot take" in capsys.readouterr().err
