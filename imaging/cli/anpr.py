@@ -85,11 +85,18 @@ def _run_watch(args: argparse.Namespace) -> int:
     tracker = PlateTracker(camera=camera)
     stored = 0
     with CrossingRegister(args.db) as register, _sigterm_as_interrupt():
+        storing: list = []  # the crossing being stored when a stop comes
 
         def store(crossing) -> None:
             nonlocal stored
-            stored += register.add(crossing)
+            storing[:] = [crossing]
+            stored += register.add(crossing)  # a crossing stored twice is stored once
             print(json.dumps(crossing.to_dict()), flush=True)
+            storing.clear()
+
+        def keep_the_vehicles_in_view() -> None:
+            for crossing in [*storing, *tracker.flush()]:
+                store(crossing)
 
         try:
             for crossing in watch_video(
@@ -101,13 +108,11 @@ def _run_watch(args: argparse.Namespace) -> int:
                 reconnect=args.reconnect,
             ):
                 store(crossing)
-        except KeyboardInterrupt:  # a live watch is stopped so: the vehicles in view are kept
-            for crossing in tracker.flush():
-                store(crossing)
+        except KeyboardInterrupt:  # a live watch is stopped so
+            keep_the_vehicles_in_view()
             print("imaging: watch stopped", file=sys.stderr)
-        except Exception:  # the vehicles in view are kept before the error is reported
-            for crossing in tracker.flush():
-                store(crossing)
+        except Exception:  # kept before the error is reported
+            keep_the_vehicles_in_view()
             raise
     print(f"{stored} new crossing(s) in {args.db}", file=sys.stderr)
     return 0

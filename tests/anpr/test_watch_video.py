@@ -183,3 +183,26 @@ def test_a_watch_that_fails_stores_the_vehicles_in_view_first(tmp_path, monkeypa
     with CrossingRegister(db) as register:
         assert [(c.plate, c.frames) for c in register.search()] == [("123ABC02", 5)]
     assert "cannot take" in capsys.readouterr().err
+
+
+def test_a_stop_while_a_crossing_is_stored_does_not_lose_it(tmp_path, monkeypatch):
+    import imaging.anpr.analyzer
+
+    video = write_video(tmp_path / "gate.avi")
+    monkeypatch.setattr(imaging.anpr.analyzer, "AnprAnalyzer", lambda **_: _SeesOnePlate())
+    add = CrossingRegister.add
+    calls = []
+
+    def interrupted_once(self, crossing, **kw):
+        calls.append(crossing.id)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return add(self, crossing, **kw)
+
+    monkeypatch.setattr(CrossingRegister, "add", interrupted_once)
+    db = tmp_path / "crossings.sqlite"
+    assert main(["anpr", "watch", str(video), "--db", str(db)]) == 0
+    monkeypatch.setattr(CrossingRegister, "add", add)
+    with CrossingRegister(db) as register:
+        assert [c.plate for c in register.search()] == ["123ABC02"]
+    assert len(calls) == 2 and calls[0] == calls[1]  # the same crossing, stored once
