@@ -64,6 +64,7 @@ def _run_watch(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from imaging import ImagingError
     from imaging.anpr.analyzer import AnprAnalyzer
     from imaging.anpr.register import CrossingRegister
     from imaging.anpr.track import PlateTracker, watch_video
@@ -87,16 +88,22 @@ def _run_watch(args: argparse.Namespace) -> int:
     with CrossingRegister(args.db) as register, _sigterm_as_interrupt():
         storing: list = []  # the crossing being stored when a stop comes
 
-        def store(crossing) -> None:
+        def store(crossing, *, printed: bool = False) -> None:
             nonlocal stored
             storing[:] = [crossing]
+            if not printed:  # first: the line is kept if the store fails
+                print(json.dumps(crossing.to_dict()), flush=True)
             stored += register.add(crossing)  # a crossing stored twice is stored once
-            print(json.dumps(crossing.to_dict()), flush=True)
             storing.clear()
 
-        def keep_the_vehicles_in_view() -> None:
-            for crossing in [*storing, *tracker.flush()]:
-                store(crossing)
+        def keep_the_vehicles_in_view(*, after_an_error: bool = False) -> None:
+            left = [(c, True) for c in storing] + [(c, False) for c in tracker.flush()]
+            for crossing, printed in left:
+                try:
+                    store(crossing, printed=printed)
+                except ImagingError:
+                    if not after_an_error:
+                        raise  # else printed, and the first error is the one reported
 
         try:
             for crossing in watch_video(
@@ -112,7 +119,7 @@ def _run_watch(args: argparse.Namespace) -> int:
             keep_the_vehicles_in_view()
             print("imaging: watch stopped", file=sys.stderr)
         except Exception:  # kept before the error is reported
-            keep_the_vehicles_in_view()
+            keep_the_vehicles_in_view(after_an_error=True)
             raise
     print(f"{stored} new crossing(s) in {args.db}", file=sys.stderr)
     return 0

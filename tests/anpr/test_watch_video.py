@@ -206,3 +206,22 @@ def test_a_stop_while_a_crossing_is_stored_does_not_lose_it(tmp_path, monkeypatc
     with CrossingRegister(db) as register:
         assert [c.plate for c in register.search()] == ["123ABC02"]
     assert len(calls) == 2 and calls[0] == calls[1]  # the same crossing, stored once
+
+
+def test_crossings_a_failing_register_cannot_store_are_still_printed(tmp_path, monkeypatch, capsys):
+    import json
+
+    import imaging.anpr.analyzer
+    from imaging.anpr.register import RegisterError
+
+    video = write_video(tmp_path / "gate.avi")
+    monkeypatch.setattr(imaging.anpr.analyzer, "AnprAnalyzer", lambda **_: _SeesOnePlate())
+
+    def locked(self, crossing, **kw):
+        raise RegisterError("crossings.sqlite: the register is locked by another program")
+
+    monkeypatch.setattr(CrossingRegister, "add", locked)
+    assert main(["anpr", "watch", str(video), "--db", str(tmp_path / "c.sqlite")]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["plate"] for line in out.splitlines()] == ["123ABC02"]
+    assert "locked" in err
