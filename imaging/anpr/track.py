@@ -206,8 +206,9 @@ def watch_video(
         Analyze every n-th frame.
     start_time : float, optional
         Unix time of the first frame: frame times are it plus the frame's position in the
-        video. Default: a file's modification time; for a stream or camera, each frame's time
-        is the clock's when it was read.
+        video. Default: for a file, its modification time less its length (a recorder's
+        last write ends the recording); for a stream or camera, each frame's time is the
+        clock's when it was read.
     tracker : PlateTracker, optional
         Keeps the open tracks; pass one to end them yourself (``tracker.flush()``) when the
         watch is stopped from outside (a live stream only ends when stopped).
@@ -245,10 +246,13 @@ def watch_video(
         raise ReadError(f"{name}: OpenCV cannot open this video (unknown format or codec)")
     analyzer = analyzer or AnprAnalyzer()
     live = stream and start_time is None  # frames timed by the clock as they come
-    if start_time is None:
-        start_time = os.path.getmtime(name) if not stream else time.time()
-    tracker = tracker or PlateTracker(camera=camera or os.path.basename(name))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    if start_time is None and not stream:  # a recording's last write ends it
+        frames = max(0.0, capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
+        start_time = os.path.getmtime(name) - frames / fps
+    elif start_time is None:
+        start_time = time.time()
+    tracker = tracker or PlateTracker(camera=camera or os.path.basename(name))
     index = -1
     attempts = 0  # reopenings of a stream since its last frame
     try:

@@ -225,3 +225,18 @@ def test_crossings_a_failing_register_cannot_store_are_still_printed(tmp_path, m
     out, err = capsys.readouterr()
     assert [json.loads(line)["plate"] for line in out.splitlines()] == ["123ABC02"]
     assert "locked" in err
+
+
+def test_a_recordings_crossings_are_timed_back_from_its_last_write(tmp_path):
+    import os
+    from datetime import datetime
+
+    from imaging.anpr.track import watch_video
+
+    video = write_video(tmp_path / "gate.avi", frames=24)  # 2 s at 12 frames per second
+    end = 1_700_000_000.0
+    os.utime(video, (end, end))
+    crossings = list(watch_video(video))
+    assert [c.plate for c in crossings] == ["123ABC02"]
+    seen = datetime.fromisoformat(crossings[0].time_utc).timestamp()
+    assert end - 2.0 <= seen <= end  # within the recording, not up to its length after it
