@@ -443,9 +443,12 @@ def model_spec(model: str | os.PathLike | ModelSpec) -> ModelSpec:
 
 
 def letterbox(
-    image: np.ndarray, size: tuple[int, int], *, fill: int = 114
+    image: np.ndarray, size: tuple[int, int], *, fill: int = 114, zoom: float = 1.0
 ) -> tuple[np.ndarray, float, tuple[float, float]]:
     """Resize ``image`` to fit ``size`` = (H, W) keeping its aspect ratio, padded centrally.
+
+    ``zoom`` < 1 fits it into that fraction of ``size`` instead, in its middle (a detector
+    then sees large objects at the size it was trained on).
 
     Returns
     -------
@@ -467,7 +470,8 @@ def letterbox(
 
     h, w = image.shape[:2]
     th, tw = size
-    scale = min(th / h, tw / w)
+    ih, iw = max(1, round(th * zoom)), max(1, round(tw * zoom))  # the part filled
+    scale = min(ih / h, iw / w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
     resized = image
     if (nh, nw) != (h, w):
@@ -475,8 +479,8 @@ def letterbox(
         resized = cv2.resize(image, (nw, nh), interpolation=interp)
         if image.ndim == 3 and resized.ndim == 2:
             resized = resized[..., None]
-    top = (th - nh) // 2
-    left = (tw - nw) // 2
+    top = (th - ih) // 2 + (ih - nh) // 2
+    left = (tw - iw) // 2 + (iw - nw) // 2
     out = np.full((th, tw, *image.shape[2:]), fill, dtype=image.dtype)
     out[top : top + nh, left : left + nw] = resized
     return out, scale, (float(left), float(top))

@@ -224,13 +224,7 @@ def _detect_in(
     pixels, before non-maximum suppression."""
     from imaging.runtime import letterbox
 
-    inner = (max(1, round(size[0] * zoom)), max(1, round(size[1] * zoom)))
-    boxed, scale, (pad_x, pad_y) = letterbox(rgb, inner)
-    if inner != tuple(size):
-        top, left = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
-        canvas = np.full((*size, 3), 114, np.uint8)
-        canvas[top : top + inner[0], left : left + inner[1]] = boxed
-        boxed, pad_x, pad_y = canvas, pad_x + left, pad_y + top
+    boxed, scale, (pad_x, pad_y) = letterbox(rgb, size, zoom=zoom)
     tensor = boxed.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
     outputs = session.run(None, {input_name: tensor})
     boxes = np.asarray(outputs[0], np.float32)[0]

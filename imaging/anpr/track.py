@@ -236,7 +236,8 @@ def watch_video(
     stream = isinstance(source, int) or "://" in name  # a camera index, rtsp://, http://...
     if not stream and not os.path.exists(name):
         raise ReadError(f"{name}: no such video file")
-    capture = cv2.VideoCapture(source if isinstance(source, int) else name)
+    target = source if isinstance(source, int) else name  # what OpenCV opens
+    capture = cv2.VideoCapture(target)
     if not capture.isOpened():
         if stream:
             raise ReadError(
@@ -264,7 +265,7 @@ def watch_video(
                 attempts += 1
                 capture.release()
                 time.sleep(reconnect_wait)
-                capture = cv2.VideoCapture(source if isinstance(source, int) else name)
+                capture = cv2.VideoCapture(target)
                 continue
             attempts = 0
             index += 1

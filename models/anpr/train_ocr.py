@@ -197,8 +197,7 @@ def blurred_view(view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     sigma = rng.uniform(0.5, 1.8)
     along_rows = rng.random() < 1 / 3
     out = cv2.GaussianBlur(view, (0, 0), sigmaX=sigma, sigmaY=0.01 if along_rows else sigma)
-    lo, hi = np.percentile(out, (2, 98))
-    return np.clip((out - lo) / max(hi - lo, 0.03), 0.0, 1.0).astype(np.float32)
+    return _stretched(out)
 
 
 def toned_view(view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -209,8 +208,13 @@ def toned_view(view: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gamma = float(np.exp(rng.uniform(np.log(0.4), np.log(2.5))))
     out = np.power(np.clip(view, 0.0, 1.0), gamma)
     out = out + rng.normal(0.0, rng.uniform(0.0, 0.03), out.shape)
-    lo, hi = np.percentile(out, (2, 98))
-    return np.clip((out - lo) / max(hi - lo, 0.03), 0.0, 1.0).astype(np.float32)
+    return _stretched(out)
+
+
+def _stretched(view: np.ndarray) -> np.ndarray:
+    """``view`` stretched between its 2nd and 98th percentiles to [0, 1], float32."""
+    lo, hi = np.percentile(view, (2, 98))
+    return np.clip((view - lo) / max(hi - lo, 0.03), 0.0, 1.0).astype(np.float32)
 
 
 def encode(text: str) -> list[int]:
