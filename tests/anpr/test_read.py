@@ -107,7 +107,7 @@ def test_us_crops_held_back(shared_data):
     assert folded >= US_EXACT_FLOOR, folded
 
 
-US_EXACT_FLOOR = 0.8  # measured 0.893 (exact) / 0.913 (O/0 folded) on these 150 crops
+US_EXACT_FLOOR = 0.8  # measured 0.927 (exact) / 0.933 (O/0 folded) on these 150 crops
 
 
 def test_nomeroff_crops_not_used_in_training(shared_data):
@@ -319,3 +319,59 @@ def test_a_character_the_greedy_path_left_out_completes_a_countrys_format():
     specific = _decode_view(_ctc(_frames("AO1306CH", {7: ("7", 0.4)})), None)
     assert specific.text == "AO1306CH"
     assert _decode_view(_ctc(_frames("LR", {1: ("0", 0.4)})), None).text == "LR"
+
+
+def test_blurred_plates_are_read_better_with_the_sharpened_second_view(monkeypatch):
+    """Synthetic plates of every format brought down to the OCR's height and blurred (sigma
+    1.5 pixels there): the unsure ones read again unsharp-masked give more right plates than
+    the first reading alone (85 against 70 of 108 when measured)."""
+    import cv2
+
+    import imaging.anpr.read as read
+
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    plates = [render_plate(rng, fmt=fmt, two_line=False) for fmt in FORMATS for _ in range(4)]
+    blurred = []
+    for plate in plates:
+        image = augment(plate.image, rng, strength=0.3)
+        scale = 32 / image.shape[0]
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        blurred.append(cv2.GaussianBlur(small, (0, 0), 1.5))
+    with_retry = sum(r.text == p.text for r, p in zip(read_plates(blurred), plates, strict=True))
+    monkeypatch.setattr(read, "SHARPEN_RETRY_BELOW", 0.0)
+    without = sum(r.text == p.text for r, p in zip(read_plates(blurred), plates, strict=True))
+    assert with_retry >= without + 8, (with_retry, without)
+
+
+def test_the_sharpened_reading_takes_over_only_when_surer_as_long_and_as_specific():
+    from imaging.anpr.formats import PlateReading
+    from imaging.anpr.read import _takes_over
+
+    plain = PlateReading("BA26BIM", "US", "generic", 0.2, ())
+    assert _takes_over(PlateReading("BA268IM", "SK", "since 1997", 0.6, ()), plain)
+    assert not _takes_over(PlateReading("BA268IM", "SK", "since 1997", 0.1, ()), plain)
+    # a character lost to the sharpening (a thin O or I) is not a better reading
+    ukrainian = PlateReading("AO1306CH", "UA", "since 2004", 0.35, ())
+    assert not _takes_over(PlateReading("A306CH", "KZ", "1993-2012", 0.99, ()), ukrainian)
+    # nor is a catch-all text in place of a country's format
+    assert not _takes_over(PlateReading("A13Q6CHX", "US", "generic", 0.9, ()), ukrainian)
+
+
+def test_the_sharpened_view_steepens_edges_and_keeps_flat_areas():
+    from imaging.anpr.read import _sharpened
+
+    step = np.full((64, 256), 60, np.uint8)
+    step[:, 128:] = 200
+    soft = cv2_blur(step)
+    sharper = _sharpened(soft, (32, 128))
+    assert sharper.dtype == np.uint8 and sharper.shape == soft.shape
+    assert sharper[32, 120] < soft[32, 120] and sharper[32, 136] > soft[32, 136]
+    assert sharper[32, 10] == soft[32, 10] and sharper[32, 250] == soft[32, 250]
+    flat = np.full((20, 90), 255, np.uint8)
+    assert np.array_equal(_sharpened(flat, (32, 128)), flat)
+
+
+def cv2_blur(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(image, (0, 0), 3.0)
