@@ -49,7 +49,7 @@ TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # a two-line reading must f
 # and that reading is kept when it fits a country's own format and its probability times the
 # format's prior, times the path's (the character's over the blank's), is the higher.
 WEAK_CHARACTER_PROBABILITY = 0.1
-SHARPEN_RETRY_BELOW = 0.5  # one-line confidence under which a crop is also read sharpened
+SHARPEN_RETRY_BELOW = 0.3  # one-line confidence under which a crop is also read sharpened
 SHARPEN_AMOUNT = 2.0  # unsharp masking of that view, over one pixel of the OCR input
 
 
