@@ -8,7 +8,8 @@
 - :mod:`imaging.anpr.refine`: ``refine_boxes`` with the shipped box refiner
   (``models/anpr/plate_box_refiner.onnx``): tighter boxes of small plates.
 - :mod:`imaging.anpr.rectify`: ``rectify`` from four corners, ``estimate_skew``,
-  ``shear_corners`` (a sloped plate's corners), ``deskew``, ``normalize_polarity``.
+  ``shear_corners`` and ``turn_corners`` (a sloped plate's corners), ``deskew``,
+  ``normalize_polarity``.
 - :mod:`imaging.anpr.synth`: licence-clean synthetic plates of every format.
 - :mod:`imaging.anpr.detect`, :mod:`imaging.anpr.track`, :mod:`imaging.anpr.register`,
   :mod:`imaging.anpr.analyzer`: detection, multi-frame voting, the crossing register and

@@ -168,7 +168,7 @@ class AnprAnalyzer(AnalyzerBase):
     ``plate_score`` (the refiner's probability that the box holds a plate, for a refiner
     that gives one: :data:`PLATE_SCORE_WEIGHT`), ``corners`` (the refiner's box when it read
     best: :data:`REFINED_BOX_IOU`; levelled
-    along the plate's edges when the box cut its characters at a slant:
+    along the plate's edges, sheared or turned, when the box cut its characters at a slant:
     :data:`LEVEL_FROM_DEGREES`; widened when a wider cut read a plate the box had cut short:
     :data:`WIDEN_ACROSS`, or a region box it had left out: :data:`EXTEND_RIGHT`) and
     ``alternatives``; its score (``confidence``) is the detector's
@@ -226,7 +226,13 @@ class AnprAnalyzer(AnalyzerBase):
     def analyze(self, image: ImageInput, /, **context: Any) -> Result:
         from imaging._shared.timing import stage
         from imaging.anpr.detect import detect_plates, to_rgb8
-        from imaging.anpr.rectify import estimate_skew, rectify, shear_corners, widen_corners
+        from imaging.anpr.rectify import (
+            estimate_skew,
+            rectify,
+            shear_corners,
+            turn_corners,
+            widen_corners,
+        )
         from imaging.io import imread
         from imaging.runtime import nms
 
@@ -267,16 +273,22 @@ class AnprAnalyzer(AnalyzerBase):
             crops = [rectify(rgb, quad) for quad in corners]
             slopes = [estimate_skew(crop) for crop in crops]
             sloped = [k for k, a in enumerate(slopes) if abs(a) >= LEVEL_FROM_DEGREES]
-            levelled = {k: shear_corners(corners[k], slopes[k]) for k in sloped}
-            levelled_crops = [rectify(rgb, levelled[k]) for k in sloped]
+            # a sloped plate is cut again twice: sheared (seen from the side) and turned
+            # (turned in the picture: a tilted camera or plate)
+            levelled = [(k, shear_corners(corners[k], slopes[k])) for k in sloped]
+            levelled += [(k, turn_corners(corners[k], slopes[k])) for k in sloped]
+            levelled_crops = [rectify(rgb, quad) for _, quad in levelled]
         with stage(timings, "read_text"):
             both = self._read(crops + levelled_crops, countries)  # one batch
             texts, again = both[: len(crops)], both[len(crops) :]
-            for k, reading in zip(sloped, again, strict=True):
+            for i, ((k, quad), reading) in enumerate(zip(levelled, again, strict=True)):
                 # an upright box cuts the ends of a sloped plate: its characters are read whole
-                # from the levelled cut, even when the cut-short reading was surer
+                # from the levelled cut, even when the cut-short reading was surer; the turned
+                # cut, narrower at its corners, must not lose one
+                if i >= len(sloped) and len(reading.text) < len(texts[k].text):
+                    continue
                 if reading.confidence > texts[k].confidence or _completes(reading, texts[k]):
-                    texts[k], corners[k] = reading, levelled[k]
+                    texts[k], corners[k] = reading, quad
         with stage(timings, "rectify"):
             widened = [widen_corners(quad, WIDEN_ACROSS, WIDEN_DOWN) for quad in corners]
             widen = sure if plate_score is None else sure & (plate_score >= REFINED_MIN_PLATE_SCORE)

@@ -15,6 +15,7 @@ __all__ = [
     "order_corners",
     "rectify",
     "shear_corners",
+    "turn_corners",
 ]
 
 # A plate whose crop is less than this fraction of its height in the image is first brought
@@ -182,6 +183,29 @@ def shear_corners(corners: np.ndarray, angle: float) -> np.ndarray:
     centre_x = quad[:, 0].mean()
     quad[:, 1] += np.float32(np.tan(np.radians(angle))) * (quad[:, 0] - centre_x)
     return quad
+
+
+def turn_corners(corners: np.ndarray, angle: float) -> np.ndarray:
+    """The rectangle a turned plate fills, from the upright box around it: the box's centre,
+    turned by ``angle`` (degrees, positive when the plate falls to the right, as
+    :func:`estimate_skew`), as long as the box's top edge sloped by the angle and as high as
+    the box measured across it (the footprint of :func:`shear_corners`, for a plate turned
+    in the picture rather than seen from the side: its characters stand upright in the cut).
+
+    Examples
+    --------
+    >>> box = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], np.float32)
+    >>> turn_corners(box, 0.0).round(1).tolist()
+    [[0.0, 0.0], [100.0, 0.0], [100.0, 20.0], [0.0, 20.0]]
+    """
+    quad = np.asarray(corners, np.float32).reshape(4, 2)
+    (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
+    radians = np.radians(angle)
+    cos, sin = float(np.cos(radians)), float(np.sin(radians))
+    half_w, half_h = (x1 - x0) / cos / 2, (y1 - y0) * cos / 2
+    corner = np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+    turned = corner @ np.array([[cos, sin], [-sin, cos]])
+    return (turned + [(x0 + x1) / 2, (y0 + y1) / 2]).astype(np.float32)
 
 
 def order_corners(points: np.ndarray) -> np.ndarray:

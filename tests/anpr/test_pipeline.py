@@ -264,21 +264,81 @@ def test_a_sloped_plate_cut_short_by_its_box_is_read_whole_from_the_levelled_cut
     analyzer = AnprAnalyzer(refiner=None)
     batches: list[int] = []
 
-    def scripted(crops, countries):  # the cut, then its levelled cut; then the wider cut
+    def scripted(crops, countries):  # the cut, its sheared and turned cuts; the wider cut
         batches.append(len(crops))
         if len(batches) == 1:
             return [
                 PlateText("AB1234", "LV", "standard", 0.82, False, ()),
                 PlateText("AB1234CE", "UA", "since 2004", 0.65, False, ()),
+                # surer, but two characters short of the sheared cut's reading: not taken
+                PlateText("AB1234", "LV", "standard", 0.9, False, ()),
             ][: len(crops)]
         return [PlateText("AB1234CE", "UA", "since 2004", 0.6, False, ())] * len(crops)
 
     monkeypatch.setattr(analyzer, "_read", scripted)
     detections = analyzer.analyze(scene).detections
-    assert batches[0] == 2  # the slope was measured and the plate cut again along it
+    assert batches[0] == 3  # the slope was measured and the plate cut again along it
     assert list(detections.data["text"]) == ["AB1234CE"]
     top_left, top_right = detections.data["corners"][0][:2]
     assert top_right[1] < top_left[1]  # the levelled corners, rising to the right
+
+
+@pytest.mark.parametrize("degrees", [10.0, -10.0])
+def test_a_plate_turned_in_the_picture_is_read_from_the_turned_cut(analyzer, degrees):
+    """A plate turned in the picture (a tilted camera or plate: its verticals lean too) is
+    cut again turned as well as sheared; the turned cut reads it surer, and its corners, the
+    turned plate's, are reported (the sheared cut's would keep the verticals upright)."""
+    import cv2
+
+    us = next(f for f in FORMATS if f.country == "US")
+    plate = render_plate(np.random.default_rng(11), fmt=us, text="SB3X6N", two_line=False).image
+    plate = cv2.resize(plate, (150, 75), interpolation=cv2.INTER_AREA)
+    scene = np.full((300, 420, 3), 90, np.uint8)
+    scene[110:185, 130:280] = plate
+    turn = cv2.getRotationMatrix2D((205.0, 147.5), -degrees, 1.0)
+    scene = cv2.warpAffine(scene, turn, (420, 300), borderMode=cv2.BORDER_REPLICATE)
+    detections = analyzer.analyze(scene).detections
+    assert list(detections.data["text"]) == ["SB3X6N"]
+    top_left, top_right, _, bottom_left = detections.data["corners"][0]
+    slope = (top_right[1] - top_left[1]) / (top_right[0] - top_left[0])
+    assert abs(np.degrees(np.arctan(slope)) - degrees) < 3
+    lean = (bottom_left[0] - top_left[0]) / (bottom_left[1] - top_left[1])
+    assert abs(np.degrees(np.arctan(-lean)) - degrees) < 3  # the verticals turned as well
+
+
+def test_held_back_photos_turned_in_the_picture_read_better_with_the_turned_cut(
+    monkeypatch, held_back_photos
+):
+    """The held-back development photos turned by -8 and -12 degrees: read with the turned
+    cut beside the sheared one, more plates come out right than with the sheared cut alone
+    (measured 24 and 22 of 28 against 21 and 19, O/0 folded)."""
+    import cv2
+
+    import imaging.anpr.rectify as rectify_module
+    from imaging.anpr.formats import normalize_text
+
+    found = AnprAnalyzer()
+    turned = []
+    for path, _ in held_back_photos:
+        text = normalize_text(path.with_suffix(".txt").read_text().split("\t")[5])
+        image = imread(path)
+        h, w = image.shape[:2]
+        for degrees in (-8.0, -12.0):
+            turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+            picture = cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
+            turned.append((picture, text.replace("O", "0")))
+
+    def right() -> int:
+        count = 0
+        for picture, text in turned:
+            texts = found.analyze(picture).detections.data.get("text", [])
+            count += len(texts) > 0 and str(texts[0]).replace("O", "0") == text
+        return count
+
+    with_turned = right()
+    monkeypatch.setattr(rectify_module, "turn_corners", rectify_module.shear_corners)
+    sheared_only = right()
+    assert with_turned >= sheared_only + 4, (with_turned, sheared_only)
 
 
 def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way():

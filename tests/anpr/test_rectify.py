@@ -90,6 +90,24 @@ def test_rectify_then_read_a_light_on_dark_plate():
     assert read_plates([crop])[0].text == "1234AB7"
 
 
+def test_turn_corners_turns_the_boxs_footprint_about_its_centre():
+    from imaging.anpr.rectify import shear_corners, turn_corners
+
+    box = np.array([[10, 40], [110, 40], [110, 60], [10, 60]], np.float32)
+    quad = turn_corners(box, 10.0)
+    assert np.allclose(quad.mean(axis=0), box.mean(axis=0), atol=1e-4)
+    edges = np.roll(quad, -1, axis=0) - quad
+    angles = np.degrees(np.arctan2(edges[:, 1], edges[:, 0]))
+    assert np.allclose(angles, [10.0, 100.0, -170.0, -80.0], atol=1e-3)  # a turned rectangle
+    # as long as the sheared cut's sloped edge, as high as the box measured across it
+    cos = np.cos(np.radians(10.0))
+    assert np.isclose(np.linalg.norm(edges[0]), 100 / cos, rtol=1e-5)
+    assert np.isclose(np.linalg.norm(edges[1]), 20 * cos, rtol=1e-5)
+    sheared = shear_corners(box, 10.0)
+    assert np.isclose(np.linalg.norm(sheared[1] - sheared[0]), 100 / cos, rtol=1e-5)
+    assert np.allclose(turn_corners(box, 0.0), box)
+
+
 def test_shear_corners_keeps_verticals_and_slopes_the_long_edges():
     from imaging.anpr.rectify import shear_corners
 
