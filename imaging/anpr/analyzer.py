@@ -14,9 +14,11 @@ from imaging.anpr.read import PlateText
 from imaging.results import Detections, Result
 
 __all__ = [
+    "BRIGHTENED_MEDIAN",
     "CONFIRMED_MIN_TEXT_CONFIDENCE",
     "CONFIRMED_SCORE_FRACTION",
     "CONFIRMING_PLATE_SCORE",
+    "DARK_MEDIAN",
     "EXTEND_RIGHT",
     "LEVEL_FROM_DEGREES",
     "LOOK_ALIKES",
@@ -116,6 +118,12 @@ CONFIRMED_MIN_TEXT_CONFIDENCE = 0.5
 # missed is found and read (150: 0.900 -> 0.907 read, 0.993 -> 1.0 found).
 ZOOM_OUT = 0.5
 ZOOM_OUT_FROM = 0.35
+# A dark photo (median luminance under DARK_MEDIAN of 255: underexposed, at dusk) is also
+# searched brightened by the gamma that brings its median to BRIGHTENED_MEDIAN (the
+# development photos' median), and the boxes of both searches are read in the photo's own
+# pixels. The development photos' medians are 43-172: none is searched again.
+DARK_MEDIAN = 35.0
+BRIGHTENED_MEDIAN = 90.0
 # Of the boxes of one plate, one whose catch-all reading is another box's reading of a
 # country's format with a run of up to this many characters left out gives way to it; the
 # two are compared with look-alike glyphs taken as one (LOOK_ALIKES: read without a format's
@@ -242,16 +250,18 @@ class AnprAnalyzer(AnalyzerBase):
             rgb = to_rgb8(pixels)
         search = partial(
             detect_plates,
-            rgb,
             model=self.detector,
             conf_threshold=self.conf_threshold * CONFIRMED_SCORE_FRACTION,
             merge=False,
             providers=self.providers,
         )
         with stage(timings, "detect"):
-            dets = search()
+            dets = search(rgb)
+            brighter = _brightened(rgb)
+            if brighter is not None and len(seen_brighter := search(brighter)):
+                dets = Detections.merge([dets, seen_brighter])
             if _needs_zoom_out(dets, rgb.shape, self.conf_threshold):
-                far = search(tiles=False, zoom=ZOOM_OUT)
+                far = search(rgb, tiles=False, zoom=ZOOM_OUT)
                 if len(far):
                     dets = Detections.merge([dets, far])
         countries = context.get("countries", self.countries)
@@ -408,6 +418,27 @@ class AnprAnalyzer(AnalyzerBase):
         from imaging.anpr.read import read_plates
 
         return read_plates(crops, model=self.ocr, countries=countries, providers=self.providers)
+
+
+def _brightened(rgb: np.ndarray) -> np.ndarray | None:
+    """``rgb`` (uint8) brightened by the gamma that brings its median luminance to
+    :data:`BRIGHTENED_MEDIAN`, or None when that median is :data:`DARK_MEDIAN` or more.
+
+    >>> import numpy as np
+    >>> _brightened(np.full((8, 8, 3), 120, np.uint8)) is None
+    True
+    >>> int(np.median(_brightened(np.full((8, 8, 3), 20, np.uint8))))
+    90
+    """
+    import cv2
+
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[::4, ::4]), cv2.COLOR_RGB2GRAY)
+    median = float(np.median(grey))
+    if median >= DARK_MEDIAN:
+        return None
+    gamma = np.log(BRIGHTENED_MEDIAN / 255.0) / np.log(max(median, 1.0) / 255.0)
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(rgb, lut)
 
 
 def _needs_zoom_out(dets: Detections, shape: tuple[int, ...], threshold: float) -> bool:

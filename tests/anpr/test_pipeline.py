@@ -283,6 +283,28 @@ def test_a_sloped_plate_cut_short_by_its_box_is_read_whole_from_the_levelled_cut
     assert top_right[1] < top_left[1]  # the levelled corners, rising to the right
 
 
+def _with_texts(held_back_photos: list) -> list[tuple[Path, str]]:
+    """(path, annotated text with O written as 0) of each held-back photo."""
+    from imaging.anpr.formats import normalize_text
+
+    out = []
+    for path, _ in held_back_photos:
+        text = normalize_text(path.with_suffix(".txt").read_text().split("\t")[5])
+        out.append((path, text.replace("O", "0")))
+    return out
+
+
+def _read_right(photos: list[tuple[np.ndarray, str]]) -> int:
+    """How many of the (photo, text) pairs the analyzer's most confident plate reads, O/0
+    folded (a fresh analyzer, so that module constants patched by a test apply)."""
+    found = AnprAnalyzer()
+    count = 0
+    for photo, text in photos:
+        texts = found.analyze(photo).detections.data.get("text", [])
+        count += len(texts) > 0 and str(texts[0]).replace("O", "0") == text
+    return count
+
+
 @pytest.mark.parametrize("degrees", [10.0, -10.0])
 def test_a_plate_turned_in_the_picture_is_read_from_the_turned_cut(analyzer, degrees):
     """A plate turned in the picture (a tilted camera or plate: its verticals lean too) is
@@ -315,30 +337,42 @@ def test_held_back_photos_turned_in_the_picture_read_better_with_the_turned_cut(
     import cv2
 
     import imaging.anpr.rectify as rectify_module
-    from imaging.anpr.formats import normalize_text
 
-    found = AnprAnalyzer()
     turned = []
-    for path, _ in held_back_photos:
-        text = normalize_text(path.with_suffix(".txt").read_text().split("\t")[5])
+    for path, text in _with_texts(held_back_photos):
         image = imread(path)
         h, w = image.shape[:2]
         for degrees in (-8.0, -12.0):
             turn = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
             picture = cv2.warpAffine(image, turn, (w, h), borderMode=cv2.BORDER_REPLICATE)
-            turned.append((picture, text.replace("O", "0")))
+            turned.append((picture, text))
 
-    def right() -> int:
-        count = 0
-        for picture, text in turned:
-            texts = found.analyze(picture).detections.data.get("text", [])
-            count += len(texts) > 0 and str(texts[0]).replace("O", "0") == text
-        return count
-
-    with_turned = right()
+    with_turned = _read_right(turned)
     monkeypatch.setattr(rectify_module, "turn_corners", rectify_module.shear_corners)
-    sheared_only = right()
+    sheared_only = _read_right(turned)
     assert with_turned >= sheared_only + 4, (with_turned, sheared_only)
+
+
+def test_dark_held_back_photos_read_better_searched_brightened_as_well(
+    monkeypatch, held_back_photos
+):
+    """The held-back development photos darkened (gamma 3: medians 3-61) and at a fifth of
+    their light (medians 11-32): searched brightened as well, more plates are read than from
+    the dark photos alone (measured 47 against 41 of 56, O/0 folded); a photo of normal
+    exposure is searched once."""
+    import imaging.anpr.analyzer as analyzer_module
+
+    dark = []
+    for path, text in _with_texts(held_back_photos):
+        image = imread(path).astype(np.float32)
+        for photo in (255 * (image / 255) ** 3, image / 5):
+            dark.append((photo.astype(np.uint8), text))
+
+    brightened = _read_right(dark)
+    monkeypatch.setattr(analyzer_module, "DARK_MEDIAN", 0.0)
+    dark_only = _read_right(dark)
+    assert brightened >= dark_only + 3, (brightened, dark_only)
+    assert analyzer_module._brightened(imread(held_back_photos[0][0])) is None
 
 
 def test_a_catch_all_reading_one_character_short_of_a_countrys_format_gives_way():
