@@ -43,6 +43,13 @@ OCR_SIZE = (40, 160)  # (H, W) of the OCR input when the model does not say
 TWO_LINE_MAX_ASPECT = 2.6  # width / height above which a crop is read as one line only
 TWO_LINE_RETRY_BELOW = 0.9  # one-line confidence under which a squarish crop is read again
 TWO_LINE_LONGER_MIN_CONFIDENCE = 0.2  # a longer two-line reading still needs this confidence
+# A squarish crop at least ONE_LINE_MIN_ASPECT times as wide as high whose one-line reading
+# has ONE_LINE_MIN_CHARS characters or more at ONE_LINE_MIN_CONFIDENCE or more is a one-line
+# plate (a US plate is 2:1) and is not read as two lines: a two-line plate (about 1.6:1) read
+# as one line gives a short or unsure text.
+ONE_LINE_MIN_ASPECT = 1.8
+ONE_LINE_MIN_CHARS = 6
+ONE_LINE_MIN_CONFIDENCE = 0.9
 TWO_LINE_COUNTRIES = ("KZ", "RU", "BY", "KG", "AM")  # a two-line reading must fit one of these
 # A reading of only a catch-all format is decoded again with a character the greedy
 # CTC path left out (the blank won its frame, the character had at least this probability),
@@ -152,6 +159,16 @@ def _fit(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if _light_on_dark(resized, lo, scale):
         values = 1.0 - values
     return np.clip(values, 0.0, 1.0).astype(np.float32)
+
+
+def _surely_one_line(reading: PlateReading, aspect: float) -> bool:
+    """Whether a crop of width / height ``aspect`` whose one-line reading is ``reading`` is
+    a one-line plate (:data:`ONE_LINE_MIN_ASPECT`)."""
+    return (
+        aspect >= ONE_LINE_MIN_ASPECT
+        and len(reading.text) >= ONE_LINE_MIN_CHARS
+        and reading.confidence >= ONE_LINE_MIN_CONFIDENCE
+    )
 
 
 def _sharpened(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -318,7 +335,9 @@ def read_plates(
     crop narrower than ``TWO_LINE_MAX_ASPECT`` times its height whose one-line reading has
     a confidence under ``TWO_LINE_RETRY_BELOW``, or that fits only a loose format (US, NL,
     PL, SI) or none, is read again as two lines (halves side by
-    side, in a second batch), and the two-line reading, reordered by the country rule, wins
+    side, in a second batch; not a crop at least ``ONE_LINE_MIN_ASPECT`` times as wide as
+    high read surely as ``ONE_LINE_MIN_CHARS`` characters or more, a one-line plate such as
+    a US plate), and the two-line reading, reordered by the country rule, wins
     when it fits the format of a country with square plates (``TWO_LINE_COUNTRIES``) and is
     the more confident of the two, or reads at least two characters more with a confidence
     of at least ``TWO_LINE_LONGER_MIN_CONFIDENCE``.
@@ -345,7 +364,8 @@ def read_plates(
     if len(dims) == 4 and all(isinstance(d, int) and d > 0 for d in dims[2:]):
         size = (int(dims[2]), int(dims[3]))
     greys = [_checked_grey(crop) for crop in crops]
-    squarish = [g.shape[1] / g.shape[0] < TWO_LINE_MAX_ASPECT for g in greys]
+    aspects = [g.shape[1] / g.shape[0] for g in greys]
+    squarish = [a < TWO_LINE_MAX_ASPECT for a in aspects]
     views = np.stack([_fit(g, size) for g in greys])
     probs = _run(model, providers, input_name, views, batch_size)
     one_line = {k: _decode_view(probs[k], countries) for k in range(len(crops))}
@@ -357,6 +377,7 @@ def read_plates(
         for k in range(len(crops))
         if squarish[k]
         and (one_line[k].confidence < TWO_LINE_RETRY_BELOW or not _specific(one_line[k]))
+        and not _surely_one_line(one_line[k], aspects[k])
     ]
     two_line: dict[int, PlateReading] = {}
     if unsure or again:

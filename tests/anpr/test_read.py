@@ -375,3 +375,32 @@ def cv2_blur(image: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.GaussianBlur(image, (0, 0), 3.0)
+
+
+def test_a_long_sure_reading_of_a_wide_crop_is_not_read_again_as_two_lines(monkeypatch):
+    """A US plate (2:1, squarish by the two-line rule) read surely as six or more characters
+    is a one-line plate: no two-line view is made for it. A Kazakh two-line plate (about
+    1.6:1) still is, and reads in order."""
+    import imaging.anpr.read as read
+    from imaging.anpr.formats import PlateReading
+
+    us = PlateReading("FB5X8T", "US", "generic", 0.97, ())
+    assert read._surely_one_line(us, 2.1)
+    assert not read._surely_one_line(us, 1.6)  # a two-line plate's shape
+    assert not read._surely_one_line(PlateReading("FB5X8T", "US", "generic", 0.8, ()), 2.1)
+    assert not read._surely_one_line(PlateReading("12302", "US", "generic", 0.99, ()), 2.1)
+
+    two_line_views = []
+    original = read._two_line_view
+    monkeypatch.setattr(
+        read, "_two_line_view", lambda g, size: two_line_views.append(g.shape) or original(g, size)
+    )
+    rng = np.random.default_rng(HELD_OUT_SEED)
+    us_format = next(f for f in FORMATS if f.country == "US")
+    plate = render_plate(rng, fmt=us_format, text="FB5X8T", two_line=False)
+    reading = read_plates([plate.image])[0]
+    assert (reading.text, reading.confidence >= 0.9) == ("FB5X8T", True)
+    assert two_line_views == []
+    kazakh = render_plate(rng, fmt=FORMATS[0], text="123ABC02", two_line=True)
+    assert read_plates([kazakh.image])[0].text == "123ABC02"
+    assert len(two_line_views) == 1
