@@ -285,17 +285,17 @@ class AnprAnalyzer(AnalyzerBase):
             sloped = [k for k, a in enumerate(slopes) if abs(a) >= LEVEL_FROM_DEGREES]
             # a sloped plate is cut again twice: sheared (seen from the side) and turned
             # (turned in the picture: a tilted camera or plate)
-            levelled = [(k, shear_corners(corners[k], slopes[k])) for k in sloped]
-            levelled += [(k, turn_corners(corners[k], slopes[k])) for k in sloped]
-            levelled_crops = [rectify(rgb, quad) for _, quad in levelled]
+            levelled = [(k, shear_corners(corners[k], slopes[k]), False) for k in sloped]
+            levelled += [(k, turn_corners(corners[k], slopes[k]), True) for k in sloped]
+            levelled_crops = [rectify(rgb, quad) for _, quad, _ in levelled]
         with stage(timings, "read_text"):
             both = self._read(crops + levelled_crops, countries)  # one batch
             texts, again = both[: len(crops)], both[len(crops) :]
-            for i, ((k, quad), reading) in enumerate(zip(levelled, again, strict=True)):
+            for (k, quad, turned), reading in zip(levelled, again, strict=True):
                 # an upright box cuts the ends of a sloped plate: its characters are read whole
                 # from the levelled cut, even when the cut-short reading was surer; the turned
                 # cut, narrower at its corners, must not lose one
-                if i >= len(sloped) and len(reading.text) < len(texts[k].text):
+                if turned and len(reading.text) < len(texts[k].text):
                     continue
                 if reading.confidence > texts[k].confidence or _completes(reading, texts[k]):
                     texts[k], corners[k] = reading, quad

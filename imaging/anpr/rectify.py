@@ -186,18 +186,42 @@ def shear_corners(corners: np.ndarray, angle: float) -> np.ndarray:
 
 
 def turn_corners(corners: np.ndarray, angle: float) -> np.ndarray:
-    """The rectangle a turned plate fills, from the upright box around it: the box's centre,
-    turned by ``angle`` (degrees, positive when the plate falls to the right, as
-    :func:`estimate_skew`), as long as the box's top edge sloped by the angle and as high as
-    the box measured across it (the footprint of :func:`shear_corners`, for a plate turned
-    in the picture rather than seen from the side: its characters stand upright in the cut).
+    """The rectangle a turned plate fills, from the upright box around it.
+
+    A plate turned in the picture (a tilted camera or mounting) has its verticals turned as
+    well; :func:`shear_corners` keeps them upright and so cuts its characters at a slant.
+    This cut is the box's centre turned by ``angle``, as long as the box's top edge sloped by
+    the angle and as high as the box measured across it (the footprint of the sheared cut);
+    :func:`rectify` of it gives a level crop whose characters stand upright.
+
+    Parameters
+    ----------
+    corners : ndarray (4, 2)
+        The plate's box (any four points: their bounding box is used), in pixels.
+    angle : float
+        Degrees, under 45 either way; positive when the plate falls to the right (as
+        :func:`estimate_skew`).
+
+    Returns
+    -------
+    ndarray (4, 2), float32
+        Top-left, top-right, bottom-right, bottom-left of the turned plate.
+
+    Raises
+    ------
+    ValueError
+        For an angle of 45 degrees or more (the box no longer says which side is long).
 
     Examples
     --------
     >>> box = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], np.float32)
     >>> turn_corners(box, 0.0).round(1).tolist()
     [[0.0, 0.0], [100.0, 0.0], [100.0, 20.0], [0.0, 20.0]]
+    >>> turn_corners(box, 10.0)[1].astype(float).round(1).tolist()  # top-right: lower
+    [101.7, 9.1]
     """
+    if not abs(float(angle)) < 45.0:
+        raise ValueError(f"angle: expected under 45 degrees either way, got {angle}")
     quad = np.asarray(corners, np.float32).reshape(4, 2)
     (x0, y0), (x1, y1) = quad.min(axis=0), quad.max(axis=0)
     radians = np.radians(angle)

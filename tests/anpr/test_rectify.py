@@ -106,6 +106,8 @@ def test_turn_corners_turns_the_boxs_footprint_about_its_centre():
     sheared = shear_corners(box, 10.0)
     assert np.isclose(np.linalg.norm(sheared[1] - sheared[0]), 100 / cos, rtol=1e-5)
     assert np.allclose(turn_corners(box, 0.0), box)
+    with pytest.raises(ValueError, match="45 degrees"):
+        turn_corners(box, 60.0)
 
 
 def test_shear_corners_keeps_verticals_and_slopes_the_long_edges():
