@@ -119,6 +119,43 @@ def test_end_to_end_on_held_back_photos_at_other_sizes(benchmark, scale):
     assert figures["photos"] == len(photos)
 
 
+def _read_in_place(analyzer, plates) -> dict:
+    """Each ``(plate, photo, annotation)`` of ``plates``: the synthetic plate put over the
+    photo's annotated plate, the photo JPEG-compressed (quality 85), then read end to end
+    (the analyzer's most confident plate) and at the pasted corners; counted per country."""
+    import collections
+
+    import numpy as np
+
+    from imaging.anpr.read import read_plates
+    from imaging.anpr.rectify import rectify
+    from imaging.anpr.synth import jpeg_round_trip, plate_in_place
+
+    counts = collections.defaultdict(lambda: [0, 0, 0])  # end to end, at the box, plates
+    misses = []
+    for plate, rgb, item in plates:
+        (x0, y0), (x1, y1) = item["corners"][0], item["corners"][2]
+        scene, quad = plate_in_place(rgb, (x0, y0, x1, y1), plate.image)
+        scene = jpeg_round_trip(scene, 85)
+        texts = analyzer.analyze(scene).detections.data.get("text", [])
+        read = str(texts[0]) if len(texts) else ""
+        at_box = read_plates([rectify(scene, quad)], model=analyzer.ocr)[0].text
+        tally = counts[plate.country]
+        tally[0] += read == plate.text
+        tally[1] += at_box == plate.text
+        tally[2] += 1
+        if read != plate.text:
+            misses.append((item["path"].name, plate.text, read))
+    total = np.sum(list(counts.values()), axis=0)
+    return {
+        "plates": int(total[2]),
+        "end_to_end": float(total[0] / total[2]),
+        "at_box": float(total[1] / total[2]),
+        "per_country": {c: [round(e / n, 3), round(b / n, 3)] for c, (e, b, n) in counts.items()},
+        "misses": misses,
+    }
+
+
 def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     """Every supported format on real cars: a synthetic plate of each format (fixed seed, half
     of them in a TrueType font) put over the annotated plate of each held-back photo, in its
@@ -127,7 +164,6 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     Counted per country, end to end (the analyzer's most confident plate) and at the pasted corners
     (``rectify`` and ``read_plates`` alone), which tells reading errors from detection and
     cutting ones. 27 formats x 28 photos."""
-    import collections
 
     import numpy as np
 
@@ -135,38 +171,23 @@ def test_synthetic_plates_in_place_of_the_held_back_photos_plates(benchmark):
     from train_ocr import FONTS
 
     from imaging.anpr.formats import FORMATS
-    from imaging.anpr.read import read_plates
-    from imaging.anpr.rectify import rectify
-    from imaging.anpr.synth import jpeg_round_trip, plate_in_place, render_plate
+    from imaging.anpr.synth import render_plate
 
     photos = _held_back_scenes()
     analyzer = _analyzer()
 
     def measure():
         rng = np.random.default_rng(20261202)
-        counts = collections.defaultdict(lambda: [0, 0, 0])  # end to end, at the box, plates
-        for fmt in FORMATS:
-            for rgb, item in photos:
-                font = str(rng.choice(FONTS)) if FONTS and rng.random() < 0.5 else None
-                plate = render_plate(rng, fmt=fmt, font_file=font)
-                (x0, y0), (x1, y1) = item["corners"][0], item["corners"][2]
-                scene, quad = plate_in_place(rgb, (x0, y0, x1, y1), plate.image)
-                scene = jpeg_round_trip(scene, 85)
-                texts = analyzer.analyze(scene).detections.data.get("text", [])
-                at_box = read_plates([rectify(scene, quad)], model=analyzer.ocr)[0].text
-                tally = counts[fmt.country]
-                tally[0] += bool(len(texts)) and str(texts[0]) == plate.text
-                tally[1] += at_box == plate.text
-                tally[2] += 1
-        total = np.sum(list(counts.values()), axis=0)
-        return {
-            "plates": int(total[2]),
-            "end_to_end": float(total[0] / total[2]),
-            "at_box": float(total[1] / total[2]),
-            "per_country": {
-                c: [round(e / n, 3), round(b / n, 3)] for c, (e, b, n) in counts.items()
-            },
-        }
+
+        def plates():
+            for fmt in FORMATS:
+                for rgb, item in photos:
+                    font = str(rng.choice(FONTS)) if FONTS and rng.random() < 0.5 else None
+                    yield render_plate(rng, fmt=fmt, font_file=font), rgb, item
+
+        figures = _read_in_place(analyzer, plates())
+        figures.pop("misses")
+        return figures
 
     figures = benchmark.pedantic(measure, rounds=1, iterations=1)
     benchmark.extra_info.update(figures)
@@ -180,14 +201,12 @@ def test_two_line_plates_in_place_of_the_held_back_photos_plates(benchmark):
     Belarus, Kyrgyzstan, Armenia; fixed seed) put over the annotated plate of each held-back
     photo as in the test above, the photo then JPEG-compressed (quality 85). Counted per
     country end to end (the analyzer's most confident plate) and at the pasted corners."""
-    import collections
 
     import numpy as np
 
     from imaging.anpr.formats import FORMATS
-    from imaging.anpr.read import TWO_LINE_COUNTRIES, read_plates
-    from imaging.anpr.rectify import rectify
-    from imaging.anpr.synth import jpeg_round_trip, plate_in_place, render_plate
+    from imaging.anpr.read import TWO_LINE_COUNTRIES
+    from imaging.anpr.synth import render_plate
 
     photos = _held_back_scenes()
     analyzer = _analyzer()
@@ -196,33 +215,15 @@ def test_two_line_plates_in_place_of_the_held_back_photos_plates(benchmark):
 
     def measure():
         rng = np.random.default_rng(20261208)
-        counts = collections.defaultdict(lambda: [0, 0, 0])  # end to end, at the box, plates
-        misses = []
-        for fmt in formats:
-            for rgb, item in photos:
-                plate = render_plate(rng, fmt=fmt, two_line=True)
-                (x0, y0), (x1, y1) = item["corners"][0], item["corners"][2]
-                scene, quad = plate_in_place(rgb, (x0, y0, x1, y1), plate.image)
-                scene = jpeg_round_trip(scene, 85)
-                texts = analyzer.analyze(scene).detections.data.get("text", [])
-                read = str(texts[0]) if len(texts) else ""
-                at_box = read_plates([rectify(scene, quad)], model=analyzer.ocr)[0].text
-                tally = counts[fmt.country]
-                tally[0] += read == plate.text
-                tally[1] += at_box == plate.text
-                tally[2] += 1
-                if read != plate.text:
-                    misses.append((item["path"].name, plate.text, read))
-        total = np.sum(list(counts.values()), axis=0)
-        return {
-            "plates": int(total[2]),
-            "end_to_end": round(float(total[0] / total[2]), 3),
-            "at_box": round(float(total[1] / total[2]), 3),
-            "per_country": {
-                c: [round(e / n, 3), round(b / n, 3)] for c, (e, b, n) in counts.items()
-            },
-            "misses": misses,
-        }
+        plates = (
+            (render_plate(rng, fmt=fmt, two_line=True), rgb, item)
+            for fmt in formats
+            for rgb, item in photos
+        )
+        figures = _read_in_place(analyzer, plates)
+        figures["end_to_end"] = round(figures["end_to_end"], 3)
+        figures["at_box"] = round(figures["at_box"], 3)
+        return figures
 
     figures = _run_and_report(
         benchmark, measure, "misses", lambda n, t, g: f"{n[:16]:16s} {t:10s} {g:10s}"

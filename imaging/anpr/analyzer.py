@@ -432,8 +432,10 @@ def _brightened(rgb: np.ndarray) -> np.ndarray | None:
     """
     import cv2
 
+    from imaging.anpr._kernels import u8_percentiles
+
     grey = cv2.cvtColor(np.ascontiguousarray(rgb[::4, ::4]), cv2.COLOR_RGB2GRAY)
-    median = float(np.median(grey))
+    median = float(u8_percentiles(grey, (50,))[0])  # every photo: the histogram, not a sort
     if median >= DARK_MEDIAN:
         return None
     gamma = np.log(BRIGHTENED_MEDIAN / 255.0) / np.log(max(median, 1.0) / 255.0)

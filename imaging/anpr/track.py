@@ -201,7 +201,8 @@ def watch_video(
     analyzer : AnprAnalyzer, optional
         Default: a new :class:`~imaging.anpr.analyzer.AnprAnalyzer`.
     camera : str, optional
-        Stored with each crossing (default: the source's file name).
+        Stored with each crossing (default: the source's file name); a ``tracker`` given
+        keeps its own.
     every_n : int
         Analyze every n-th frame.
     start_time : float, optional
@@ -251,8 +252,6 @@ def watch_video(
     if start_time is None and not stream:  # a recording's last write ends it
         frames = max(0.0, capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0)
         start_time = os.path.getmtime(name) - frames / fps
-    elif start_time is None:
-        start_time = time.time()
     tracker = tracker or PlateTracker(camera=camera or os.path.basename(name))
     index = -1
     attempts = 0  # reopenings of a stream since its last frame

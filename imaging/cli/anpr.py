@@ -109,9 +109,8 @@ def _run_watch(args: argparse.Namespace) -> int:
             for crossing in watch_video(
                 video,
                 analyzer=analyzer,
-                camera=camera,
                 every_n=args.every,
-                tracker=tracker,
+                tracker=tracker,  # named by the camera
                 reconnect=args.reconnect,
             ):
                 store(crossing)
